@@ -1,0 +1,61 @@
+// What a protocol session is handed by the server: the store, authentication, admission control
+// and a logger. Protocol code depends on these interfaces only; server/ provides the objects.
+import type { MailStore } from '../storage/types.ts';
+
+export type Protocol = 'pop3' | 'imap' | 'smtp' | 'lmtp';
+
+export interface Authenticator {
+  /** Resolves to the canonical user name when the password is right, otherwise undefined. */
+  verify(user: string, password: string): Promise<string | undefined>;
+}
+
+/** A refusal: the protocol turns it into its temporary code (POP3 [SYS/TEMP] / [IN-USE], IMAP [UNAVAILABLE] / [LIMIT]). */
+export interface Refusal {
+  readonly refused: true;
+  /** 'busy' → try later; 'limit' → a per-user or per-address limit was hit. */
+  readonly kind: 'busy' | 'limit';
+  readonly text: string;
+}
+
+export interface Admitted {
+  readonly refused: false;
+  /** Call once when the admitted unit (a session) ends. */
+  release(): void;
+}
+
+export type Admission = Admitted | Refusal;
+
+/**
+ * The one place that decides admission (invariant 6). Protocol code asks; it never decides alone.
+ * Heavy commands run through `heavy`: if the work cannot start before its deadline it rejects with
+ * OverloadedError, and the protocol answers its temporary code before writing any line.
+ */
+export interface Governor {
+  admitSession(protocol: Protocol, remoteAddress: string): Admission;
+  admitLogin(protocol: Protocol, user: string, remoteAddress: string): Admission;
+  heavy<T>(protocol: Protocol, user: string, command: string, work: () => Promise<T>): Promise<T>;
+}
+
+export class OverloadedError extends Error {
+  override name = 'OverloadedError';
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface SessionContext {
+  readonly store: MailStore;
+  readonly auth: Authenticator;
+  readonly governor: Governor;
+  readonly log: Logger;
+  /** Name sent in greetings and IMPLEMENTATION. */
+  readonly serverName: string;
+  /** Largest message accepted (APPEND, SMTP SIZE), octets. */
+  readonly maxMessageSize: number;
+  /** Idle time before an unauthenticated or authenticated session is dropped, ms. */
+  readonly idleTimeoutMs: number;
+}

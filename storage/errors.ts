@@ -1,0 +1,37 @@
+// Errors a store raises. Protocol code maps them to its own codes; nothing else should be thrown
+// across the storage interface.
+
+/** The store cannot answer right now (I/O failure, injected fault, overload): a temporary error. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
+export class MailboxNotFoundError extends Error {
+  override name = 'MailboxNotFoundError';
+  constructor(readonly mailbox: string) {
+    super(`no such mailbox: ${mailbox}`);
+  }
+}
+
+export class MailboxExistsError extends Error {
+  override name = 'MailboxExistsError';
+  constructor(readonly mailbox: string) {
+    super(`mailbox already exists: ${mailbox}`);
+  }
+}
+
+/** The request breaks a rule of the store (deleting INBOX, a name that is not allowed…). */
+export class StoreRuleError extends Error {
+  override name = 'StoreRuleError';
+}
+
+export class UnknownUserError extends Error {
+  override name = 'UnknownUserError';
+  constructor(readonly user: string) {
+    super(`no such user: ${user}`);
+  }
+}
+
+export function isTemporary(err: unknown): boolean {
+  return err instanceof StoreUnavailableError;
+}

@@ -1,0 +1,138 @@
+// The storage contract: the only thing protocol code may know about storage.
+// Every implementation (LevelDB on disk, memory-level in memory, later a distributed engine)
+// passes the same conformance tests in test/storage/.
+
+/** One live message as listed in a mailbox. Immutable: a change produces a new object. */
+export interface MessageMeta {
+  readonly uid: number;
+  /** Size in octets of the stored message, CRLF line ends (what RFC822.SIZE, LIST and STAT report). */
+  readonly size: number;
+  /** INTERNALDATE, ms since the epoch. */
+  readonly internalDate: number;
+  readonly flags: readonly string[];
+  readonly modseq: number;
+  /** POP3 UIDL, fixed when the message was stored (invariant 1). */
+  readonly uidl: string;
+  /** Opaque handle for readBody/readSummary; shared by copies of the same delivered body. */
+  readonly bodyId: string;
+}
+
+export interface MailboxInfo {
+  readonly name: string;
+  readonly id: number;
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  readonly messages: number;
+  readonly unseen: number;
+  readonly recent?: number;
+  readonly specialUse?: string;
+  readonly subscribed: boolean;
+}
+
+/**
+ * A consistent view of one mailbox at one moment (invariant 2). Messages are sorted by UID;
+ * message sequence number n is messages[n-1]. The array is never mutated after it is handed out.
+ */
+export interface MailboxSnapshot {
+  readonly mailbox: MailboxInfo;
+  readonly messages: readonly MessageMeta[];
+}
+
+export type FlagMode = 'add' | 'remove' | 'set';
+
+export interface AppendOptions {
+  flags?: readonly string[];
+  internalDate?: number;
+  /** Keep a UIDL from another server (migration); default `<uidvalidity>.<uid>`. */
+  uidl?: string;
+}
+
+export interface StoreFlagsResult {
+  /** Messages whose flags changed, with their new modseq. */
+  readonly updated: readonly MessageMeta[];
+  /** UIDs left alone because their modseq was above UNCHANGEDSINCE (RFC 7162). */
+  readonly modified: readonly number[];
+}
+
+export interface CopyResult {
+  readonly uidValidity: number;
+  /** [sourceUid, destinationUid] pairs in source-UID order. */
+  readonly mapping: readonly (readonly [number, number])[];
+}
+
+export interface ChangesSince {
+  /** Live messages whose modseq is above the given one. */
+  readonly changed: readonly MessageMeta[];
+  /** UIDs expunged after the given modseq, as far as the change log horizon reaches. */
+  readonly vanished: readonly number[];
+  /** False when `since` is older than the expunge log keeps (client must resync fully). */
+  readonly complete: boolean;
+}
+
+/** What happened in a mailbox, for IDLE and for other sessions on the same mailbox. */
+export type MailboxEvent =
+  | { readonly type: 'exists'; readonly mailboxId: number; readonly messages: readonly MessageMeta[] }
+  | { readonly type: 'flags'; readonly mailboxId: number; readonly messages: readonly MessageMeta[] }
+  | { readonly type: 'expunge'; readonly mailboxId: number; readonly uids: readonly number[]; readonly modseq: number }
+  | { readonly type: 'deleted'; readonly mailboxId: number };
+
+export type MailboxListener = (event: MailboxEvent) => void;
+
+/** A message as handed over for storage: the raw RFC 822 octets, CRLF line ends. */
+export type RawMessage = Buffer;
+
+/**
+ * Derives what a protocol wants to know about a message once, at delivery (ENVELOPE,
+ * BODYSTRUCTURE, part offsets). The store keeps its output opaque and returns it from readSummary.
+ */
+export type MessageAnalyzer = (raw: RawMessage) => unknown;
+
+export interface StoreStats {
+  readonly users: number;
+  readonly mailboxesLoaded: number;
+  readonly commitGroups: number;
+  readonly commits: number;
+  readonly reclaimBacklog: { readonly bodies: number; readonly bytes: number; readonly oldestMs: number };
+}
+
+export interface MailStore {
+  /** Creates the account with INBOX and the special-use folders if it does not exist. */
+  ensureUser(user: string): Promise<void>;
+  /** All mailboxes of a user, sorted by name. */
+  listMailboxes(user: string): Promise<MailboxInfo[]>;
+  getMailbox(user: string, name: string): Promise<MailboxInfo | undefined>;
+  createMailbox(user: string, name: string, opts?: { specialUse?: string }): Promise<MailboxInfo>;
+  /** Logical delete now; its messages go to the reclaimer. INBOX cannot be deleted. */
+  deleteMailbox(user: string, name: string): Promise<void>;
+  /** RFC 3501 rename; renaming INBOX moves its messages to the new mailbox and leaves INBOX empty. */
+  renameMailbox(user: string, from: string, to: string): Promise<void>;
+  setSubscribed(user: string, name: string, subscribed: boolean): Promise<void>;
+
+  /** A consistent snapshot of the live messages (invariant 2). */
+  snapshot(user: string, mailbox: string): Promise<MailboxSnapshot>;
+  /** Stores a message durably (invariant 3) and returns its identity. */
+  append(user: string, mailbox: string, raw: RawMessage, opts?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
+  /** One body, one INBOX entry per recipient, one durable atomic write. */
+  deliver(users: readonly string[], raw: RawMessage, opts?: { internalDate?: number }): Promise<void>;
+  /** Bulk import: many messages in large atomic batches (durable when it resolves). */
+  importMessages(user: string, mailbox: string, messages: readonly { raw: RawMessage; opts?: AppendOptions }[]): Promise<void>;
+
+  /** Streams the body bytes [start, end) of a message (whole message by default). */
+  readBody(bodyId: string, start?: number, end?: number): AsyncIterable<Buffer>;
+  readSummary(bodyId: string): Promise<unknown>;
+
+  storeFlags(user: string, mailbox: string, uids: readonly number[], mode: FlagMode, flags: readonly string[], opts?: { unchangedSince?: number }): Promise<StoreFlagsResult>;
+  /** Removes messages from the live index durably; returns the UIDs that were expunged. */
+  expunge(user: string, mailbox: string, uids: readonly number[]): Promise<number[]>;
+  copy(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult>;
+  /** Copy + expunge in one atomic write. */
+  move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult>;
+  changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince>;
+
+  /** Subscribe to a mailbox's events; returns the unsubscribe function. */
+  watch(user: string, mailbox: string, listener: MailboxListener): Promise<() => void>;
+
+  stats(): StoreStats;
+  close(): Promise<void>;
+}
