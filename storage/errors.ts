@@ -35,3 +35,8 @@ export class UnknownUserError extends Error {
 export function isTemporary(err: unknown): boolean {
   return err instanceof StoreUnavailableError;
 }
+
+/** The message was expunged and its body reclaimed after the session's snapshot was taken. */
+export class MessageGoneError extends Error {
+  override name = 'MessageGoneError';
+}

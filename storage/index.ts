@@ -1,0 +1,35 @@
+// The storage package's public face: the contract types, the errors, and how to open a store.
+import { Level } from 'level';
+import { MemoryLevel } from 'memory-level';
+import { LevelStore, type KvDb } from './level/level-store.ts';
+import type { MessageAnalyzer } from './types.ts';
+
+export type * from './types.ts';
+export * from './errors.ts';
+export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
+export type { LevelStore } from './level/level-store.ts';
+
+export interface OpenStoreOptions {
+  /** Directory of the LevelDB database. Required unless `memory` is true. */
+  path?: string;
+  memory?: boolean;
+  analyzer?: MessageAnalyzer;
+  /** Asked by the background reclaimer before each step (the governor's background gate). */
+  reclaimGate?: () => boolean;
+  reclaimStepKeys?: number;
+}
+
+const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
+
+export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
+  let db: KvDb;
+  if (opts.memory) db = new MemoryLevel<string, Uint8Array>(ENCODINGS) as unknown as KvDb;
+  else if (opts.path) db = new Level<string, Uint8Array>(opts.path, ENCODINGS) as unknown as KvDb;
+  else throw new Error('openStore needs a path or memory: true');
+  return LevelStore.open(db, {
+    analyzer: opts.analyzer,
+    sync: !opts.memory,
+    reclaimGate: opts.reclaimGate,
+    reclaimStepKeys: opts.reclaimStepKeys,
+  });
+}

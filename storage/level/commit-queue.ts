@@ -1,0 +1,138 @@
+// The one place that commits. Mutations queue up; each round takes everything waiting, lets every
+// mutation write into one shared transaction, commits it as a single atomic LevelDB batch with one
+// fsync (group commit), and only then makes the changes visible and resolves the callers
+// (invariant 3: durable before yes). If the batch fails, every caller in the round gets
+// StoreUnavailableError and nothing becomes visible.
+import { StoreUnavailableError } from '../errors.ts';
+import type { MessageMeta } from '../types.ts';
+import type { MailboxIndex } from './mailbox-index.ts';
+
+export interface BatchOp {
+  type: 'put' | 'del';
+  key: string;
+  value?: Buffer;
+}
+
+export interface KvBatcher {
+  batch(ops: BatchOp[], opts: { sync: boolean }): Promise<void>;
+}
+
+/**
+ * The write set of one commit round. Mutations read through it, so two mutations in one round see
+ * each other's changes (a flag change after an append of the same message, two expunges…).
+ */
+export class Tx {
+  readonly ops: BatchOp[] = [];
+  private readonly effects: (() => void)[] = [];
+  private readonly staged = new Map<MailboxIndex, Map<number, MessageMeta | null>>();
+
+  put(key: string, value: Buffer): void {
+    this.ops.push({ type: 'put', key, value });
+  }
+
+  del(key: string): void {
+    this.ops.push({ type: 'del', key });
+  }
+
+  /** Runs after a successful commit, in order: makes the change visible and notifies watchers. */
+  onCommit(effect: () => void): void {
+    this.effects.push(effect);
+  }
+
+  /** The message as this round sees it: staged change first, then the visible index. */
+  meta(box: MailboxIndex, uid: number): MessageMeta | undefined {
+    const s = this.staged.get(box)?.get(uid);
+    if (s !== undefined) return s ?? undefined;
+    return box.get(uid);
+  }
+
+  stage(box: MailboxIndex, uid: number, meta: MessageMeta | null): void {
+    let m = this.staged.get(box);
+    if (!m) this.staged.set(box, (m = new Map()));
+    m.set(uid, meta);
+  }
+
+  applyEffects(): void {
+    for (const e of this.effects) e();
+  }
+}
+
+interface Job {
+  /** Writes into the transaction and returns the caller's result. Must throw only before its first write. */
+  prepare(tx: Tx): unknown;
+  /** Exclusive jobs (mailbox create/rename/delete) commit alone, so they never share a round. */
+  exclusive: boolean;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+export interface CommitStats {
+  rounds: number;
+  jobs: number;
+}
+
+export class CommitQueue {
+  private readonly waiting: Job[] = [];
+  private running = false;
+  readonly stats: CommitStats = { rounds: 0, jobs: 0 };
+
+  constructor(
+    private readonly db: KvBatcher,
+    private readonly sync: boolean,
+    private readonly maxJobsPerRound = 512,
+  ) {}
+
+  run<T>(prepare: (tx: Tx) => T, exclusive = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ prepare, exclusive, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Resolves once everything queued so far is committed or failed. */
+  async idle(): Promise<void> {
+    while (this.running || this.waiting.length) await new Promise((r) => setImmediate(r));
+  }
+
+  private takeRound(): Job[] {
+    const first = this.waiting.shift()!;
+    if (first.exclusive) return [first];
+    const round = [first];
+    while (round.length < this.maxJobsPerRound && this.waiting.length && !this.waiting[0]!.exclusive) {
+      round.push(this.waiting.shift()!);
+    }
+    return round;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.length) {
+        const round = this.takeRound();
+        const tx = new Tx();
+        const prepared: { job: Job; value: unknown }[] = [];
+        for (const job of round) {
+          try {
+            prepared.push({ job, value: job.prepare(tx) });
+          } catch (err) {
+            job.reject(err);
+          }
+        }
+        if (prepared.length === 0) continue;
+        try {
+          if (tx.ops.length) await this.db.batch(tx.ops, { sync: this.sync });
+        } catch (err) {
+          const failure = new StoreUnavailableError(`commit failed: ${(err as Error).message}`);
+          for (const p of prepared) p.job.reject(failure);
+          continue;
+        }
+        this.stats.rounds++;
+        this.stats.jobs += prepared.length;
+        tx.applyEffects();
+        for (const p of prepared) p.job.resolve(p.value);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// The on-disk key layout. Every key starts with a one-letter space so that each kind of data lives
+// in its own contiguous range: live message indexes (m) are never interleaved with bodies (b),
+// reference markers (r) or the reclaim queue (q), so churn in one range does not slow scans of another
+// (invariant 5). Numbers are fixed-width hex so that byte order is numeric order.
+//
+//   g!counters                      global counters (mailbox ids, last UIDVALIDITY)
+//   u!<user>                        account record
+//   x!<user>!<mailbox name>         mailbox record (id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, …)
+//   m!<mailbox id>!<uid>            live message metadata — the live index
+//   e!<mailbox id>!<modseq>         UIDs expunged at that modseq (QRESYNC VANISHED, bounded horizon)
+//   b!<body id>!<chunk>             message bytes in fixed-size chunks
+//   s!<body id>                     analyzer summary (ENVELOPE/BODYSTRUCTURE source)
+//   r!<body id>!<mailbox id>!<uid>  one marker per live message that uses the body
+//   q!<seq>                         durable reclaim queue
+
+export const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+export const COUNTERS_KEY = 'g!counters';
+export const userKey = (user: string): string => `u!${user}`;
+export const USER_RANGE = { gt: 'u!', lt: 'u~' };
+
+export const mailboxKey = (user: string, name: string): string => `x!${user}!${name}`;
+export const mailboxRange = (user: string) => ({ gt: `x!${user}!`, lt: `x!${user}~` });
+
+export const messageKey = (mailboxId: number, uid: number): string => `m!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
+export const messageRange = (mailboxId: number) => ({ gt: `m!${hex(mailboxId, 8)}!`, lt: `m!${hex(mailboxId, 8)}~` });
+
+export const expungeLogKey = (mailboxId: number, modseq: number): string => `e!${hex(mailboxId, 8)}!${hex(modseq, 12)}`;
+export const expungeLogRange = (mailboxId: number, afterModseq = -1) => ({
+  gt: afterModseq < 0 ? `e!${hex(mailboxId, 8)}!` : expungeLogKey(mailboxId, afterModseq),
+  lt: `e!${hex(mailboxId, 8)}~`,
+});
+
+export const BODY_CHUNK = 256 * 1024;
+export const bodyChunkKey = (bodyId: string, chunk: number): string => `b!${bodyId}!${hex(chunk, 4)}`;
+export const bodyRange = (bodyId: string) => ({ gt: `b!${bodyId}!`, lt: `b!${bodyId}~` });
+export const summaryKey = (bodyId: string): string => `s!${bodyId}`;
+
+export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${bodyId}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
+export const refRange = (bodyId: string) => ({ gt: `r!${bodyId}!`, lt: `r!${bodyId}~` });
+
+export const reclaimKey = (seq: number): string => `q!${hex(seq, 12)}`;
+export const RECLAIM_RANGE = { gt: 'q!', lt: 'q~' };
+export const reclaimSeqOf = (key: string): number => parseInt(key.slice(2), 16);

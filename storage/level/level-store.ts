@@ -1,0 +1,555 @@
+// MailStore over an abstract-level database: classic-level (LevelDB) on disk, memory-level in memory.
+// Reads are served from in-memory mailbox indexes (mailbox-index.ts) loaded once per account;
+// every write goes through the commit queue (commit-queue.ts), one atomic batch per round.
+import { randomBytes } from 'node:crypto';
+import {
+  MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+} from '../errors.ts';
+import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
+import type {
+  AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot,
+  MailStore, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
+} from '../types.ts';
+import { CommitQueue, type Tx } from './commit-queue.ts';
+import {
+  BODY_CHUNK, COUNTERS_KEY, RECLAIM_RANGE, bodyChunkKey, bodyRange, expungeLogKey, expungeLogRange, mailboxKey,
+  mailboxRange, messageKey, messageRange, reclaimKey, reclaimSeqOf, refKey, summaryKey, userKey, USER_RANGE,
+} from './keys.ts';
+import { MailboxIndex } from './mailbox-index.ts';
+import { Reclaimer, type ReclaimDb } from './reclaimer.ts';
+import {
+  decodeJson, decodeMeta, encodeJson, encodeMeta, type Counters, type MailboxRecord, type ReclaimItem,
+} from './records.ts';
+
+/** The parts of abstract-level this store uses; classic-level and memory-level both provide them. */
+export interface KvDb extends ReclaimDb {
+  open(): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  close(): Promise<void>;
+}
+
+export interface LevelStoreOptions {
+  analyzer?: MessageAnalyzer;
+  /** fsync every commit round (invariant 3). Only a memory store may turn it off. */
+  sync: boolean;
+  /** Asked by the reclaimer before each step. */
+  reclaimGate?: () => boolean;
+  reclaimStepKeys?: number;
+}
+
+interface Account {
+  readonly name: string;
+  readonly boxes: Map<string, MailboxIndex>;
+}
+
+const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '\\Recent'].map((f) => [f.toLowerCase(), f]));
+const canonicalFlag = (f: string): string => SYSTEM_FLAGS.get(f.toLowerCase()) ?? f;
+
+function applyFlags(current: readonly string[], mode: FlagMode, flags: readonly string[]): string[] {
+  const given = flags.map(canonicalFlag).filter((f) => f !== '\\Recent');
+  if (mode === 'set') return [...new Set(given)];
+  const out = new Set(current);
+  for (const f of given) (mode === 'add' ? out.add(f) : out.delete(f));
+  return [...out];
+}
+
+const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((f) => b.includes(f));
+
+export class LevelStore implements MailStore {
+  private readonly commits: CommitQueue;
+  private readonly accounts = new Map<string, Account>();
+  private readonly loading = new Map<string, Promise<Account>>();
+  private counters: Counters = { nextMailboxId: 1, lastUidValidity: 0 };
+  private nextReclaimSeq = 1;
+  private readonly reclaimer: Reclaimer;
+  private closed = false;
+
+  private constructor(private readonly db: KvDb, private readonly opts: LevelStoreOptions) {
+    this.commits = new CommitQueue(db, opts.sync);
+    this.reclaimer = new Reclaimer(db, {
+      gate: opts.reclaimGate,
+      stepKeys: opts.reclaimStepKeys,
+      nextSeq: () => this.nextReclaimSeq++,
+    });
+  }
+
+  static async open(db: KvDb, opts: LevelStoreOptions): Promise<LevelStore> {
+    await db.open();
+    const store = new LevelStore(db, opts);
+    const c = await db.get(COUNTERS_KEY);
+    if (c) store.counters = decodeJson<Counters>(c);
+    for await (const k of db.keys({ ...RECLAIM_RANGE, reverse: true, limit: 1 })) store.nextReclaimSeq = reclaimSeqOf(k) + 1;
+    await store.reclaimer.start();
+    return store;
+  }
+
+  // ---- accounts and mailboxes -------------------------------------------------------------
+
+  private async account(user: string): Promise<Account> {
+    const have = this.accounts.get(user);
+    if (have) return have;
+    let p = this.loading.get(user);
+    if (!p) {
+      p = this.loadAccount(user).finally(() => this.loading.delete(user));
+      this.loading.set(user, p);
+    }
+    return p;
+  }
+
+  private async loadAccount(user: string): Promise<Account> {
+    const rec = await this.read(() => this.db.get(userKey(user)));
+    if (!rec) throw new UnknownUserError(user);
+    const boxes = new Map<string, MailboxIndex>();
+    const records: MailboxRecord[] = [];
+    await this.read(async () => {
+      for await (const [, v] of this.db.iterator(mailboxRange(user))) records.push(decodeJson<MailboxRecord>(v));
+      for (const r of records) {
+        const metas: MessageMeta[] = [];
+        for await (const [, v] of this.db.iterator(messageRange(r.id))) metas.push(decodeMeta(v));
+        boxes.set(r.name, new MailboxIndex(r, metas));
+      }
+    });
+    const acct: Account = { name: user, boxes };
+    // A concurrent ensureUser may have created it meanwhile; the first one loaded wins.
+    const raced = this.accounts.get(user);
+    if (raced) return raced;
+    this.accounts.set(user, acct);
+    return acct;
+  }
+
+  /** Wraps a database read so that an I/O failure surfaces as a temporary store error. */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('store is closed');
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof UnknownUserError || err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(`read failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async box(user: string, name: string): Promise<MailboxIndex> {
+    const acct = await this.account(user);
+    const box = acct.boxes.get(normalizeMailboxName(name));
+    if (!box) throw new MailboxNotFoundError(name);
+    return box;
+  }
+
+  private newMailboxRecord(name: string, specialUse?: string): MailboxRecord {
+    const uidValidity = Math.max(Math.floor(Date.now() / 1000), this.counters.lastUidValidity + 1);
+    this.counters.lastUidValidity = uidValidity;
+    const id = this.counters.nextMailboxId++;
+    return { id, name, uidValidity, uidNext: 1, highestModseq: 1, specialUse, subscribed: true };
+  }
+
+  private writeCounters(tx: Tx): void {
+    tx.put(COUNTERS_KEY, encodeJson(this.counters));
+  }
+
+  async ensureUser(user: string): Promise<void> {
+    try {
+      await this.account(user);
+      return;
+    } catch (err) {
+      if (!(err instanceof UnknownUserError)) throw err;
+    }
+    await this.commits.run((tx) => {
+      if (this.accounts.has(user)) return;
+      const boxes = new Map<string, MailboxIndex>();
+      tx.put(userKey(user), encodeJson({ created: Date.now() }));
+      for (const d of DEFAULT_MAILBOXES) {
+        const r = this.newMailboxRecord(d.name, d.specialUse);
+        tx.put(mailboxKey(user, r.name), encodeJson(r));
+        boxes.set(r.name, new MailboxIndex(r, []));
+      }
+      this.writeCounters(tx);
+      tx.onCommit(() => this.accounts.set(user, { name: user, boxes }));
+    }, true);
+  }
+
+  async listUsers(): Promise<string[]> {
+    const out: string[] = [];
+    await this.read(async () => {
+      for await (const k of this.db.keys(USER_RANGE)) out.push(k.slice(2));
+    });
+    return out;
+  }
+
+  async listMailboxes(user: string): Promise<MailboxInfo[]> {
+    const acct = await this.account(user);
+    return [...acct.boxes.values()].map((b) => b.info()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async getMailbox(user: string, name: string): Promise<MailboxInfo | undefined> {
+    const acct = await this.account(user);
+    return acct.boxes.get(normalizeMailboxName(name))?.info();
+  }
+
+  async createMailbox(user: string, name: string, opts: { specialUse?: string } = {}): Promise<MailboxInfo> {
+    const n = validateMailboxName(name);
+    const acct = await this.account(user);
+    return this.commits.run((tx) => {
+      if (acct.boxes.has(n)) throw new MailboxExistsError(n);
+      // RFC 3501 6.3.3: create the superior levels that do not exist yet.
+      const parts = n.split(DELIMITER);
+      const created: MailboxIndex[] = [];
+      for (let i = 1; i <= parts.length; i++) {
+        const path = parts.slice(0, i).join(DELIMITER);
+        if (acct.boxes.has(path)) continue;
+        const r = this.newMailboxRecord(path, i === parts.length ? opts.specialUse : undefined);
+        tx.put(mailboxKey(user, path), encodeJson(r));
+        created.push(new MailboxIndex(r, []));
+      }
+      this.writeCounters(tx);
+      tx.onCommit(() => {
+        for (const b of created) acct.boxes.set(b.record.name, b);
+      });
+      return created[created.length - 1]!.info();
+    }, true);
+  }
+
+  async deleteMailbox(user: string, name: string): Promise<void> {
+    const box = await this.box(user, name);
+    const acct = await this.account(user);
+    if (box.record.name === INBOX) throw new StoreRuleError('INBOX cannot be deleted');
+    const item: ReclaimItem = { t: 'mailbox', m: box.record.id, at: Date.now() };
+    await this.commits.run((tx) => {
+      if (acct.boxes.get(box.record.name) !== box) throw new MailboxNotFoundError(name);
+      tx.del(mailboxKey(user, box.record.name));
+      tx.put(reclaimKey(this.nextReclaimSeq++), encodeJson(item));
+      tx.onCommit(() => {
+        acct.boxes.delete(box.record.name);
+        this.emit(box, { type: 'deleted', mailboxId: box.record.id });
+        this.reclaimer.queued([item]);
+      });
+    }, true);
+  }
+
+  async renameMailbox(user: string, from: string, to: string): Promise<void> {
+    const src = await this.box(user, from);
+    const target = validateMailboxName(to);
+    const acct = await this.account(user);
+    if (acct.boxes.has(target)) throw new MailboxExistsError(target);
+    if (src.record.name === INBOX) {
+      // RFC 3501 6.3.5: renaming INBOX moves its messages to a new mailbox and leaves INBOX empty.
+      await this.createMailbox(user, target);
+      await this.move(user, INBOX, src.all().map((m) => m.uid), target);
+      return;
+    }
+    const oldName = src.record.name;
+    if (target === oldName || target.startsWith(oldName + DELIMITER)) throw new StoreRuleError('cannot rename a mailbox into itself');
+    await this.commits.run((tx) => {
+      const moving = [...acct.boxes.values()].filter(
+        (b) => b.record.name === oldName || b.record.name.startsWith(oldName + DELIMITER),
+      );
+      const renamed = moving.map((b) => ({ box: b, record: { ...b.record, name: target + b.record.name.slice(oldName.length) } }));
+      for (const r of renamed) if (acct.boxes.has(r.record.name)) throw new MailboxExistsError(r.record.name);
+      for (const r of renamed) {
+        tx.del(mailboxKey(user, r.box.record.name));
+        tx.put(mailboxKey(user, r.record.name), encodeJson(r.record));
+      }
+      tx.onCommit(() => {
+        for (const r of renamed) acct.boxes.delete(r.box.record.name);
+        for (const r of renamed) {
+          r.box.commitRecord(r.record);
+          acct.boxes.set(r.record.name, r.box);
+        }
+      });
+    }, true);
+  }
+
+  async setSubscribed(user: string, name: string, subscribed: boolean): Promise<void> {
+    const box = await this.box(user, name);
+    await this.commits.run((tx) => {
+      const record = { ...box.record, subscribed };
+      tx.put(mailboxKey(user, record.name), encodeJson(record));
+      tx.onCommit(() => box.commitRecord({ ...box.record, subscribed }));
+    }, true);
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  async snapshot(user: string, mailbox: string): Promise<MailboxSnapshot> {
+    const box = await this.box(user, mailbox);
+    return { mailbox: box.info(), messages: box.snapshot() };
+  }
+
+  async *readBody(bodyId: string, start = 0, end = Infinity): AsyncIterable<Buffer> {
+    if (end <= start) return;
+    const first = Math.floor(start / BODY_CHUNK);
+    let offset = first * BODY_CHUNK;
+    let found = false;
+    const it = this.db.iterator({ gte: bodyChunkKey(bodyId, first), lt: bodyRange(bodyId).lt });
+    try {
+      for await (const [, v] of it) {
+        found = true;
+        const chunk = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+        const from = Math.max(0, start - offset);
+        const to = Math.min(chunk.length, end - offset);
+        if (to > from) yield chunk.subarray(from, to);
+        offset += chunk.length;
+        if (offset >= end) break;
+      }
+    } catch (err) {
+      throw new StoreUnavailableError(`read failed: ${(err as Error).message}`);
+    }
+    if (!found && start === 0) throw new MessageGoneError(`message body ${bodyId} is gone`);
+  }
+
+  async readSummary(bodyId: string): Promise<unknown> {
+    const v = await this.read(() => this.db.get(summaryKey(bodyId)));
+    if (v) return decodeJson(v);
+    if (!this.opts.analyzer) return undefined;
+    // Stored before an analyzer existed: derive it now (costly, but only for such messages).
+    const chunks: Buffer[] = [];
+    for await (const c of this.readBody(bodyId)) chunks.push(c);
+    return this.opts.analyzer(Buffer.concat(chunks));
+  }
+
+  async changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince> {
+    const box = await this.box(user, mailbox);
+    const changed = box.all().filter((m) => m.modseq > modseq);
+    const vanished: number[] = [];
+    await this.read(async () => {
+      for await (const [, v] of this.db.iterator(expungeLogRange(box.record.id, modseq))) vanished.push(...decodeJson<number[]>(v));
+    });
+    return { changed, vanished: vanished.sort((a, b) => a - b), complete: true };
+  }
+
+  async watch(user: string, mailbox: string, listener: MailboxListener): Promise<() => void> {
+    const box = await this.box(user, mailbox);
+    box.listeners.add(listener);
+    return () => box.listeners.delete(listener);
+  }
+
+  private emit(box: MailboxIndex, ev: MailboxEvent): void {
+    for (const l of box.listeners) {
+      try {
+        l(ev);
+      } catch {
+        // A listener's failure belongs to its session; it must not stop the others or the commit.
+      }
+    }
+  }
+
+  // ---- writing --------------------------------------------------------------------------------
+
+  private writeBody(tx: Tx, bodyId: string, raw: RawMessage, summary: unknown): void {
+    for (let i = 0, c = 0; i < raw.length || c === 0; i += BODY_CHUNK, c++) {
+      tx.put(bodyChunkKey(bodyId, c), raw.subarray(i, Math.min(raw.length, i + BODY_CHUNK)));
+    }
+    if (summary !== undefined) tx.put(summaryKey(bodyId), encodeJson(summary));
+  }
+
+  /** Adds one message record to a mailbox inside a transaction; visible after commit. */
+  private addMessage(tx: Tx, user: string, box: MailboxIndex, bodyId: string, size: number, opts: AppendOptions): MessageMeta {
+    const uid = box.allocUid();
+    const modseq = box.allocModseq();
+    const meta: MessageMeta = {
+      uid,
+      size,
+      internalDate: opts.internalDate ?? Date.now(),
+      flags: applyFlags([], 'set', opts.flags ?? []),
+      modseq,
+      uidl: opts.uidl ?? `${box.record.uidValidity}.${uid}`,
+      bodyId,
+    };
+    tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
+    tx.put(refKey(bodyId, box.record.id, uid), Buffer.alloc(0));
+    tx.stage(box, uid, meta);
+    this.writeRecord(tx, user, box);
+    return meta;
+  }
+
+  /** Persists the mailbox counters as allocated so far; the last write in a round wins. */
+  private writeRecord(tx: Tx, user: string, box: MailboxIndex): void {
+    tx.put(mailboxKey(user, box.record.name), encodeJson({ ...box.record, uidNext: box.nextUid, highestModseq: box.nextModseq - 1 }));
+  }
+
+  private publishAdded(tx: Tx, box: MailboxIndex, metas: MessageMeta[]): void {
+    if (metas.length === 0) return;
+    const uidNext = box.nextUid;
+    const highestModseq = box.nextModseq - 1;
+    tx.onCommit(() => {
+      box.add(metas);
+      box.commitRecord({
+        ...box.record,
+        uidNext: Math.max(box.record.uidNext, uidNext),
+        highestModseq: Math.max(box.record.highestModseq, highestModseq),
+      });
+      this.emit(box, { type: 'exists', mailboxId: box.record.id, messages: metas });
+    });
+  }
+
+  private analyze(raw: RawMessage): unknown {
+    return this.opts.analyzer ? this.opts.analyzer(raw) : undefined;
+  }
+
+  private newBodyId(): string {
+    return randomBytes(9).toString('base64url');
+  }
+
+  async append(user: string, mailbox: string, raw: RawMessage, opts: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
+    const box = await this.box(user, mailbox);
+    const summary = this.analyze(raw);
+    const bodyId = this.newBodyId();
+    return this.commits.run((tx) => {
+      this.writeBody(tx, bodyId, raw, summary);
+      const meta = this.addMessage(tx, user, box, bodyId, raw.length, opts);
+      this.publishAdded(tx, box, [meta]);
+      return { uidValidity: box.record.uidValidity, uid: meta.uid };
+    });
+  }
+
+  async deliver(users: readonly string[], raw: RawMessage, opts: { internalDate?: number } = {}): Promise<void> {
+    const boxes = await Promise.all(users.map(async (u) => ({ user: u, box: await this.box(u, INBOX) })));
+    const summary = this.analyze(raw);
+    const bodyId = this.newBodyId();
+    const internalDate = opts.internalDate ?? Date.now();
+    await this.commits.run((tx) => {
+      this.writeBody(tx, bodyId, raw, summary);
+      for (const { user, box } of boxes) {
+        this.publishAdded(tx, box, [this.addMessage(tx, user, box, bodyId, raw.length, { internalDate })]);
+      }
+    });
+  }
+
+  async importMessages(user: string, mailbox: string, messages: readonly { raw: RawMessage; opts?: AppendOptions }[]): Promise<void> {
+    const box = await this.box(user, mailbox);
+    const prepared = messages.map((m) => ({ ...m, summary: this.analyze(m.raw), bodyId: this.newBodyId() }));
+    await this.commits.run((tx) => {
+      const metas = prepared.map((m) => {
+        this.writeBody(tx, m.bodyId, m.raw, m.summary);
+        return this.addMessage(tx, user, box, m.bodyId, m.raw.length, m.opts ?? {});
+      });
+      this.publishAdded(tx, box, metas);
+    });
+  }
+
+  async storeFlags(
+    user: string, mailbox: string, uids: readonly number[], mode: FlagMode, flags: readonly string[],
+    opts: { unchangedSince?: number } = {},
+  ): Promise<StoreFlagsResult> {
+    const box = await this.box(user, mailbox);
+    return this.commits.run((tx) => {
+      const updated: MessageMeta[] = [];
+      const modified: number[] = [];
+      for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+        const cur = tx.meta(box, uid);
+        if (!cur) continue;
+        if (opts.unchangedSince !== undefined && cur.modseq > opts.unchangedSince) {
+          modified.push(uid);
+          continue;
+        }
+        const next = applyFlags(cur.flags, mode, flags);
+        if (sameFlags(next, cur.flags)) continue;
+        const meta: MessageMeta = { ...cur, flags: next, modseq: box.allocModseq() };
+        tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
+        tx.stage(box, uid, meta);
+        updated.push(meta);
+      }
+      if (updated.length) {
+        this.writeRecord(tx, user, box);
+        const highestModseq = box.nextModseq - 1;
+        tx.onCommit(() => {
+          box.replace(updated);
+          box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, highestModseq) });
+          this.emit(box, { type: 'flags', mailboxId: box.record.id, messages: updated });
+        });
+      }
+      return { updated, modified };
+    });
+  }
+
+  /** Unlinks messages from a mailbox inside a transaction; `reclaim` queues their bodies. */
+  private unlink(tx: Tx, user: string, box: MailboxIndex, uids: readonly number[], reclaim: boolean): MessageMeta[] {
+    const gone: MessageMeta[] = [];
+    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+      const cur = tx.meta(box, uid);
+      if (!cur) continue;
+      tx.del(messageKey(box.record.id, uid));
+      tx.del(refKey(cur.bodyId, box.record.id, uid));
+      tx.stage(box, uid, null);
+      gone.push(cur);
+    }
+    if (gone.length === 0) return gone;
+    const modseq = box.allocModseq();
+    const goneUids = gone.map((m) => m.uid);
+    tx.put(expungeLogKey(box.record.id, modseq), encodeJson(goneUids));
+    this.writeRecord(tx, user, box);
+    const items: ReclaimItem[] = reclaim
+      ? gone.map((m) => ({ t: 'body', b: m.bodyId, at: Date.now(), bytes: m.size }))
+      : [];
+    for (const it of items) tx.put(reclaimKey(this.nextReclaimSeq++), encodeJson(it));
+    tx.onCommit(() => {
+      box.remove(goneUids);
+      box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, modseq) });
+      this.emit(box, { type: 'expunge', mailboxId: box.record.id, uids: goneUids, modseq });
+      this.reclaimer.queued(items, { mailboxId: box.record.id, count: gone.length });
+    });
+    return gone;
+  }
+
+  async expunge(user: string, mailbox: string, uids: readonly number[]): Promise<number[]> {
+    const box = await this.box(user, mailbox);
+    return this.commits.run((tx) => this.unlink(tx, user, box, uids, true).map((m) => m.uid));
+  }
+
+  private async transfer(user: string, from: string, uids: readonly number[], to: string, remove: boolean): Promise<CopyResult> {
+    const src = await this.box(user, from);
+    const dst = await this.box(user, to);
+    return this.commits.run((tx) => {
+      const mapping: [number, number][] = [];
+      const added: MessageMeta[] = [];
+      const sources: MessageMeta[] = [];
+      for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+        const cur = tx.meta(src, uid);
+        if (!cur) continue;
+        const meta = this.addMessage(tx, user, dst, cur.bodyId, cur.size, { flags: cur.flags, internalDate: cur.internalDate });
+        mapping.push([uid, meta.uid]);
+        added.push(meta);
+        sources.push(cur);
+      }
+      this.publishAdded(tx, dst, added);
+      if (remove && src !== dst) this.unlink(tx, user, src, sources.map((m) => m.uid), false);
+      return { uidValidity: dst.record.uidValidity, mapping };
+    });
+  }
+
+  copy(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.transfer(user, from, uids, to, false);
+  }
+
+  move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.transfer(user, from, uids, to, true);
+  }
+
+  // ---- housekeeping ---------------------------------------------------------------------------
+
+  /** Resolves when every queued deletion has been physically reclaimed. */
+  reclaimDrained(): Promise<void> {
+    return this.reclaimer.drained();
+  }
+
+  stats(): StoreStats {
+    let mailboxesLoaded = 0;
+    for (const a of this.accounts.values()) mailboxesLoaded += a.boxes.size;
+    const r = this.reclaimer.stats;
+    return {
+      users: this.accounts.size,
+      mailboxesLoaded,
+      commitGroups: this.commits.stats.rounds,
+      commits: this.commits.stats.jobs,
+      reclaimBacklog: { bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.commits.idle();
+    await this.reclaimer.stop();
+    this.closed = true;
+    await this.db.close();
+  }
+}

@@ -1,0 +1,142 @@
+// In-memory index of one mailbox's live messages, the source of every listing. Listing, selecting
+// and UIDL therefore cost O(live messages) and never touch the churned key ranges on disk
+// (invariant 5). The store process is the only writer of its database, so the index is coherent.
+//
+// Snapshots are copy-on-write: handing one out marks the array shared, and the next change copies it,
+// so a snapshot is O(1) and never changes under the session that holds it (invariant 2).
+import type { MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
+import type { MailboxRecord } from './records.ts';
+
+const SEEN = '\\Seen';
+
+export class MailboxIndex {
+  /** Committed, visible record. */
+  record: MailboxRecord;
+  /** Allocation counters run ahead of the record while a commit is in flight; never handed out twice. */
+  nextUid: number;
+  nextModseq: number;
+  private messages: MessageMeta[];
+  private shared = false;
+  private unseen: number;
+  readonly listeners = new Set<MailboxListener>();
+
+  constructor(record: MailboxRecord, messages: MessageMeta[]) {
+    this.record = record;
+    this.messages = messages;
+    this.nextUid = record.uidNext;
+    this.nextModseq = record.highestModseq + 1;
+    this.unseen = messages.reduce((n, m) => (m.flags.includes(SEEN) ? n : n + 1), 0);
+  }
+
+  get size(): number {
+    return this.messages.length;
+  }
+
+  info(): MailboxInfo {
+    const r = this.record;
+    return {
+      name: r.name,
+      id: r.id,
+      uidValidity: r.uidValidity,
+      uidNext: r.uidNext,
+      highestModseq: r.highestModseq,
+      messages: this.messages.length,
+      unseen: this.unseen,
+      specialUse: r.specialUse,
+      subscribed: r.subscribed,
+    };
+  }
+
+  snapshot(): readonly MessageMeta[] {
+    this.shared = true;
+    return this.messages;
+  }
+
+  allocUid(): number {
+    return this.nextUid++;
+  }
+
+  allocModseq(): number {
+    return this.nextModseq++;
+  }
+
+  /** Index of the message with this UID, or -1. O(log n). */
+  indexOf(uid: number): number {
+    const a = this.messages;
+    let lo = 0;
+    let hi = a.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const u = a[mid]!.uid;
+      if (u === uid) return mid;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  get(uid: number): MessageMeta | undefined {
+    const i = this.indexOf(uid);
+    return i < 0 ? undefined : this.messages[i];
+  }
+
+  /** Live messages with the given UIDs, in UID order, skipping UIDs that are not live. */
+  pick(uids: readonly number[]): MessageMeta[] {
+    const out: MessageMeta[] = [];
+    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+      const m = this.get(uid);
+      if (m) out.push(m);
+    }
+    return out;
+  }
+
+  all(): readonly MessageMeta[] {
+    return this.messages;
+  }
+
+  private writable(): MessageMeta[] {
+    if (this.shared) {
+      this.messages = this.messages.slice();
+      this.shared = false;
+    }
+    return this.messages;
+  }
+
+  /** New messages always carry UIDs above every live one, so this is an append. */
+  add(metas: readonly MessageMeta[]): void {
+    const a = this.writable();
+    for (const m of metas) {
+      if (a.length > 0 && a[a.length - 1]!.uid >= m.uid) throw new Error(`UID ${m.uid} out of order`);
+      a.push(m);
+      if (!m.flags.includes(SEEN)) this.unseen++;
+    }
+  }
+
+  replace(metas: readonly MessageMeta[]): void {
+    const a = this.writable();
+    for (const m of metas) {
+      const i = this.indexOf(m.uid);
+      if (i < 0) continue;
+      const wasSeen = a[i]!.flags.includes(SEEN);
+      const isSeen = m.flags.includes(SEEN);
+      if (wasSeen !== isSeen) this.unseen += isSeen ? -1 : 1;
+      a[i] = m;
+    }
+  }
+
+  remove(uids: readonly number[]): void {
+    const gone = new Set(uids);
+    const kept: MessageMeta[] = [];
+    for (const m of this.messages) {
+      if (gone.has(m.uid)) {
+        if (!m.flags.includes(SEEN)) this.unseen--;
+      } else kept.push(m);
+    }
+    this.messages = kept;
+    this.shared = false;
+  }
+
+  commitRecord(record: MailboxRecord): void {
+    this.record = record;
+  }
+}

@@ -1,0 +1,197 @@
+// Physical deletion, continuous and in small steps (invariant 4). Expunges only remove messages from
+// the live index and append to a durable queue (q!…); this loop drains that queue a bounded number of
+// keys at a time, asks its gate before every step so client traffic goes first, and compacts key ranges
+// that collected many deletion tombstones (invariant 5). A restart resumes from the durable queue.
+import type { BatchOp } from './commit-queue.ts';
+import {
+  RECLAIM_RANGE, bodyRange, expungeLogRange, messageRange, reclaimKey, refKey, refRange, summaryKey,
+} from './keys.ts';
+import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
+
+export interface RangeOptions {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  limit?: number;
+  reverse?: boolean;
+}
+
+export interface ReclaimDb {
+  iterator(opts: RangeOptions): AsyncIterable<[string, Uint8Array]>;
+  keys(opts: RangeOptions): AsyncIterable<string>;
+  batch(ops: BatchOp[], opts: { sync: boolean }): Promise<void>;
+  compactRange?(start: string, end: string): Promise<void>;
+}
+
+export interface ReclaimerOptions {
+  /** Asked before every step; false means "not now" (the governor says the server is busy). */
+  gate?: () => boolean;
+  /** Keys deleted per step at most. */
+  stepKeys?: number;
+  /** Pause when the gate says no, ms. */
+  backoffMs?: number;
+  /** Tombstones in a message range after which it is compacted. */
+  compactAfter?: number;
+  /** Where to allocate sequence numbers for follow-up queue items. */
+  nextSeq: () => number;
+}
+
+export interface ReclaimStats {
+  backlogItems: number;
+  backlogBytes: number;
+  oldestAt: number;
+  reclaimedBodies: number;
+  reclaimedBytes: number;
+  steps: number;
+  compactions: number;
+}
+
+export class Reclaimer {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Deletion tombstones per key range since its last compaction. */
+  private readonly churn = new Map<string, { gt: string; lt: string; count: number }>();
+  readonly stats: ReclaimStats = {
+    backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
+  };
+
+  constructor(private readonly db: ReclaimDb, private readonly opts: ReclaimerOptions) {}
+
+  /** Counts the durable queue left by an earlier run, then starts draining it. */
+  async start(): Promise<void> {
+    for await (const [, v] of this.db.iterator(RECLAIM_RANGE)) this.account(decodeJson<ReclaimItem>(v), +1);
+    this.wake();
+  }
+
+  /** Called by the store after it queued items in a committed batch. */
+  queued(items: readonly ReclaimItem[], tombstones?: { mailboxId: number; count: number }): void {
+    for (const it of items) this.account(it, +1);
+    if (tombstones) this.noteChurn(messageRange(tombstones.mailboxId), tombstones.count);
+    this.wake();
+  }
+
+  /** Resolves when the queue is empty (tests, `tegami stats --wait`, shutdown of benches). */
+  drained(): Promise<void> {
+    if (this.stats.backlogItems === 0 && !this.running) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    while (this.running) await new Promise((r) => setImmediate(r));
+  }
+
+  private account(it: ReclaimItem, sign: 1 | -1): void {
+    this.stats.backlogItems += sign;
+    if (it.t === 'body') this.stats.backlogBytes += sign * it.bytes;
+    if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
+    if (this.stats.backlogItems === 0) this.stats.oldestAt = 0;
+  }
+
+  private wake(): void {
+    if (this.running || this.stopped || this.timer) return;
+    this.timer = setTimeout(() => void this.loop(), 0);
+    this.timer.unref?.();
+  }
+
+  private async loop(): Promise<void> {
+    this.timer = undefined;
+    this.running = true;
+    try {
+      while (!this.stopped) {
+        if (this.opts.gate && !this.opts.gate()) {
+          this.running = false;
+          this.timer = setTimeout(() => void this.loop(), this.opts.backoffMs ?? 100);
+          this.timer.unref?.();
+          return;
+        }
+        const did = await this.step();
+        if (!did) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!this.stopped) await this.compactChurned();
+    } finally {
+      this.running = false;
+    }
+    if (this.stats.backlogItems <= 0 || this.stopped) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  /** One bounded step. Returns false when the queue is empty. */
+  private async step(): Promise<boolean> {
+    const budget = this.opts.stepKeys ?? 256;
+    const ops: BatchOp[] = [];
+    const done: ReclaimItem[] = [];
+    const followUps: ReclaimItem[] = [];
+    let reclaimedBytes = 0;
+    let reclaimedBodies = 0;
+    let any = false;
+    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 32 })) {
+      any = true;
+      const item = decodeJson<ReclaimItem>(v);
+      if (item.t === 'body') {
+        let referenced = false;
+        for await (const _ of this.db.keys({ ...refRange(item.b), limit: 1 })) referenced = true;
+        if (!referenced) {
+          for await (const k of this.db.keys(bodyRange(item.b))) ops.push({ type: 'del', key: k });
+          ops.push({ type: 'del', key: summaryKey(item.b) });
+          reclaimedBytes += item.bytes;
+          reclaimedBodies++;
+        }
+        ops.push({ type: 'del', key });
+        done.push(item);
+      } else {
+        // A deleted mailbox: unlink its messages a slice at a time; each body gets its own item.
+        let n = 0;
+        for await (const [mk, mv] of this.db.iterator({ ...messageRange(item.m), limit: budget })) {
+          const meta = decodeMeta(mv);
+          ops.push({ type: 'del', key: mk }, { type: 'del', key: refKey(meta.bodyId, item.m, meta.uid) });
+          const follow: ReclaimItem = { t: 'body', b: meta.bodyId, at: item.at, bytes: meta.size };
+          ops.push({ type: 'put', key: reclaimKey(this.opts.nextSeq()), value: encodeJson(follow) });
+          followUps.push(follow);
+          n++;
+        }
+        if (n < budget) {
+          for await (const ek of this.db.keys(expungeLogRange(item.m))) ops.push({ type: 'del', key: ek });
+          ops.push({ type: 'del', key });
+          done.push(item);
+        }
+        this.noteChurn(messageRange(item.m), n);
+      }
+      if (ops.length >= budget) break;
+    }
+    if (!any) return false;
+    await this.db.batch(ops, { sync: false });
+    // The queue is read from its start, so its own tombstones would slow every later step.
+    this.noteChurn(RECLAIM_RANGE, done.length);
+    for (const it of done) this.account(it, -1);
+    for (const it of followUps) this.account(it, +1);
+    this.stats.reclaimedBodies += reclaimedBodies;
+    this.stats.reclaimedBytes += reclaimedBytes;
+    this.stats.steps++;
+    return true;
+  }
+
+  private noteChurn(range: { gt: string; lt: string }, count: number): void {
+    const c = this.churn.get(range.gt);
+    if (c) c.count += count;
+    else this.churn.set(range.gt, { ...range, count });
+  }
+
+  private async compactChurned(): Promise<void> {
+    const limit = this.opts.compactAfter ?? 5000;
+    if (!this.db.compactRange) return;
+    for (const [k, c] of this.churn) {
+      if (c.count < limit) continue;
+      await this.db.compactRange(c.gt, c.lt);
+      this.churn.delete(k);
+      this.stats.compactions++;
+    }
+  }
+}

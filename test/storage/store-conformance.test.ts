@@ -1,0 +1,260 @@
+// The storage contract, run against every backend: the LevelDB store on disk and the memory store.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore, MailboxExistsError, MailboxNotFoundError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
+import type { LevelStore } from '../../storage/index.ts';
+
+const msg = (subject: string, body = 'hello\r\n') =>
+  Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tegami-store-'));
+  dirs.push(d);
+  return d;
+}
+
+const backends: [string, () => { open: () => Promise<LevelStore>; persistent: boolean }][] = [
+  ['leveldb', () => { const path = tempDir(); return { open: () => openStore({ path }), persistent: true }; }],
+  ['memory', () => ({ open: () => openStore({ memory: true }), persistent: false })],
+];
+
+describe.each(backends)('%s store', (_name, make) => {
+  it('creates an account with INBOX and the special-use folders', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const boxes = await store.listMailboxes('alice');
+    expect(boxes.map((b) => b.name)).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+    expect(boxes.find((b) => b.name === 'Trash')?.specialUse).toBe('\\Trash');
+    await expect(store.snapshot('bob', 'INBOX')).rejects.toBeInstanceOf(UnknownUserError);
+    await store.close();
+  });
+
+  it('assigns strictly increasing UIDs and fixed UIDLs, never reusing an expunged UID', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const a = await store.append('alice', 'INBOX', msg('1'));
+    const b = await store.append('alice', 'INBOX', msg('2'));
+    expect(b.uid).toBeGreaterThan(a.uid);
+    await store.expunge('alice', 'INBOX', [b.uid]);
+    const c = await store.append('alice', 'INBOX', msg('3'));
+    expect(c.uid).toBeGreaterThan(b.uid);
+    const snap = await store.snapshot('alice', 'INBOX');
+    expect(snap.messages.map((m) => m.uidl)).toEqual([`${a.uidValidity}.${a.uid}`, `${a.uidValidity}.${c.uid}`]);
+    await store.close();
+  });
+
+  it('keeps a UIDL imported from another server', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.importMessages('alice', 'INBOX', [{ raw: msg('x'), opts: { uidl: 'old-server-uidl-1' } }]);
+    const snap = await store.snapshot('alice', 'INBOX');
+    expect(snap.messages[0]!.uidl).toBe('old-server-uidl-1');
+    await store.close();
+  });
+
+  it('hands out snapshots that later changes do not touch', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const { uid } = await store.append('alice', 'INBOX', msg('1'));
+    const before = await store.snapshot('alice', 'INBOX');
+    await store.append('alice', 'INBOX', msg('2'));
+    await store.storeFlags('alice', 'INBOX', [uid], 'add', ['\\Seen']);
+    await store.expunge('alice', 'INBOX', [uid]);
+    expect(before.messages.length).toBe(1);
+    expect(before.messages[0]!.flags).toEqual([]);
+    expect((await store.snapshot('alice', 'INBOX')).messages.length).toBe(1);
+    await store.close();
+  });
+
+  it('stores and streams bodies byte-exact, whole and by range, across chunk boundaries', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const big = Buffer.alloc(700_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    await store.append('alice', 'INBOX', big);
+    const [m] = (await store.snapshot('alice', 'INBOX')).messages;
+    expect(m!.size).toBe(big.length);
+    expect((await collect(store.readBody(m!.bodyId))).equals(big)).toBe(true);
+    expect((await collect(store.readBody(m!.bodyId, 262_000, 530_000))).equals(big.subarray(262_000, 530_000))).toBe(true);
+    await store.close();
+  });
+
+  it('delivers one body to several users in one commit', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.ensureUser('bob');
+    await store.deliver(['alice', 'bob'], msg('both'));
+    const a = (await store.snapshot('alice', 'INBOX')).messages[0]!;
+    const b = (await store.snapshot('bob', 'INBOX')).messages[0]!;
+    expect(a.bodyId).toBe(b.bodyId);
+    await store.close();
+  });
+
+  it('groups concurrent deliveries into fewer commits than deliveries', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const before = store.stats().commitGroups;
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.deliver(['alice'], msg(`m${i}`))));
+    const snap = await store.snapshot('alice', 'INBOX');
+    expect(snap.messages.length).toBe(100);
+    expect(new Set(snap.messages.map((m) => m.uid)).size).toBe(100);
+    expect(store.stats().commitGroups - before).toBeLessThan(100);
+    await store.close();
+  });
+
+  it('changes flags with modseq, honours UNCHANGEDSINCE, reports changes and vanished UIDs', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const a = await store.append('alice', 'INBOX', msg('a'));
+    const b = await store.append('alice', 'INBOX', msg('b'));
+    const base = (await store.getMailbox('alice', 'INBOX'))!.highestModseq;
+    const r = await store.storeFlags('alice', 'INBOX', [a.uid], 'add', ['\\seen', '$Label1']);
+    expect(r.updated[0]!.flags.sort()).toEqual(['$Label1', '\\Seen']);
+    expect(r.updated[0]!.modseq).toBeGreaterThan(base);
+    const stale = await store.storeFlags('alice', 'INBOX', [a.uid], 'remove', ['\\Seen'], { unchangedSince: base });
+    expect(stale.modified).toEqual([a.uid]);
+    await store.expunge('alice', 'INBOX', [b.uid]);
+    const ch = await store.changesSince('alice', 'INBOX', base);
+    expect(ch.changed.map((m) => m.uid)).toEqual([a.uid]);
+    expect(ch.vanished).toEqual([b.uid]);
+    const info = (await store.getMailbox('alice', 'INBOX'))!;
+    expect(info.unseen).toBe(0);
+    await store.close();
+  });
+
+  it('copies and moves with UIDPLUS mappings', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const a = await store.append('alice', 'INBOX', msg('a'), { flags: ['\\Flagged'] });
+    const c = await store.copy('alice', 'INBOX', [a.uid], 'Archive');
+    expect(c.mapping).toEqual([[a.uid, 1]]);
+    const m = await store.move('alice', 'INBOX', [a.uid], 'Trash');
+    expect(m.mapping.length).toBe(1);
+    expect((await store.snapshot('alice', 'INBOX')).messages.length).toBe(0);
+    const t = (await store.snapshot('alice', 'Trash')).messages[0]!;
+    expect(t.flags).toEqual(['\\Flagged']);
+    expect(await collect(store.readBody(t.bodyId))).toEqual(msg('a'));
+    await store.close();
+  });
+
+  it('creates, renames (with children) and deletes mailboxes by the RFC 3501 rules', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.createMailbox('alice', 'Projects/2026/Q4');
+    const names = (await store.listMailboxes('alice')).map((b) => b.name);
+    expect(names).toEqual(expect.arrayContaining(['Projects', 'Projects/2026', 'Projects/2026/Q4']));
+    await expect(store.createMailbox('alice', 'Projects')).rejects.toBeInstanceOf(MailboxExistsError);
+    await expect(store.createMailbox('alice', 'bad//name')).rejects.toBeInstanceOf(StoreRuleError);
+    const before = (await store.getMailbox('alice', 'Projects/2026'))!;
+    await store.renameMailbox('alice', 'Projects', 'Work');
+    expect((await store.getMailbox('alice', 'Work/2026'))!.uidValidity).toBe(before.uidValidity);
+    expect(await store.getMailbox('alice', 'Projects/2026')).toBeUndefined();
+    await expect(store.deleteMailbox('alice', 'inbox')).rejects.toBeInstanceOf(StoreRuleError);
+    await store.deleteMailbox('alice', 'Work/2026/Q4');
+    await expect(store.snapshot('alice', 'Work/2026/Q4')).rejects.toBeInstanceOf(MailboxNotFoundError);
+    await store.close();
+  });
+
+  it('renaming INBOX moves its messages and leaves INBOX empty', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.append('alice', 'INBOX', msg('a'));
+    await store.renameMailbox('alice', 'INBOX', 'Old');
+    expect((await store.snapshot('alice', 'INBOX')).messages.length).toBe(0);
+    expect((await store.snapshot('alice', 'Old')).messages.length).toBe(1);
+    await store.close();
+  });
+
+  it('gives a re-created mailbox a new UIDVALIDITY', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const first = await store.createMailbox('alice', 'Lists');
+    await store.deleteMailbox('alice', 'Lists');
+    const again = await store.createMailbox('alice', 'Lists');
+    expect(again.uidValidity).not.toBe(first.uidValidity);
+    await store.close();
+  });
+
+  it('reclaims expunged bodies in the background but keeps bodies that are still referenced', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.ensureUser('bob');
+    await store.deliver(['alice', 'bob'], msg('shared'));
+    const a = (await store.snapshot('alice', 'INBOX')).messages[0]!;
+    await store.expunge('alice', 'INBOX', [a.uid]);
+    await store.reclaimDrained();
+    expect(await collect(store.readBody(a.bodyId))).toEqual(msg('shared'));
+    const b = (await store.snapshot('bob', 'INBOX')).messages[0]!;
+    await store.expunge('bob', 'INBOX', [b.uid]);
+    await store.reclaimDrained();
+    await expect(collect(store.readBody(b.bodyId))).rejects.toThrow(/gone/);
+    expect(store.stats().reclaimBacklog.bodies).toBe(0);
+    await store.close();
+  });
+
+  it('reclaims a deleted mailbox with many messages step by step', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.createMailbox('alice', 'Bulk');
+    await store.importMessages('alice', 'Bulk', Array.from({ length: 600 }, (_, i) => ({ raw: msg(`b${i}`) })));
+    const ids = (await store.snapshot('alice', 'Bulk')).messages.map((m) => m.bodyId);
+    await store.deleteMailbox('alice', 'Bulk');
+    await store.reclaimDrained();
+    expect(store.stats().reclaimBacklog.bodies).toBe(0);
+    await expect(collect(store.readBody(ids[599]!))).rejects.toThrow(/gone/);
+    await store.close();
+  });
+});
+
+describe('leveldb store across restarts', () => {
+  it('keeps UIDVALIDITY, UIDs, UIDLs, flags and the UID counter', async () => {
+    const path = tempDir();
+    let store = await openStore({ path });
+    await store.ensureUser('alice');
+    for (let i = 0; i < 5; i++) await store.append('alice', 'INBOX', msg(`m${i}`));
+    const snap1 = await store.snapshot('alice', 'INBOX');
+    await store.storeFlags('alice', 'INBOX', [snap1.messages[0]!.uid], 'add', ['\\Seen']);
+    await store.expunge('alice', 'INBOX', [snap1.messages[4]!.uid]);
+    await store.close();
+
+    store = await openStore({ path });
+    const snap2 = await store.snapshot('alice', 'INBOX');
+    expect(snap2.mailbox.uidValidity).toBe(snap1.mailbox.uidValidity);
+    expect(snap2.messages.map((m) => m.uidl)).toEqual(snap1.messages.slice(0, 4).map((m) => m.uidl));
+    expect(snap2.messages[0]!.flags).toEqual(['\\Seen']);
+    const next = await store.append('alice', 'INBOX', msg('after restart'));
+    expect(next.uid).toBe(snap1.messages[4]!.uid + 1);
+    await store.close();
+  });
+
+  it('finishes reclaiming after a restart', async () => {
+    const path = tempDir();
+    let store = await openStore({ path, reclaimGate: () => false });
+    await store.ensureUser('alice');
+    await store.importMessages('alice', 'INBOX', Array.from({ length: 50 }, (_, i) => ({ raw: msg(`m${i}`) })));
+    const snap = await store.snapshot('alice', 'INBOX');
+    await store.expunge('alice', 'INBOX', snap.messages.map((m) => m.uid));
+    expect(store.stats().reclaimBacklog.bodies).toBe(50);
+    await store.close();
+
+    store = await openStore({ path });
+    expect((await store.snapshot('alice', 'INBOX')).messages.length).toBe(0);
+    await store.reclaimDrained();
+    expect(store.stats().reclaimBacklog.bodies).toBe(0);
+    await expect(collect(store.readBody(snap.messages[0]!.bodyId))).rejects.toThrow(/gone/);
+    await store.close();
+  });
+});
