@@ -122,7 +122,7 @@ describe.each(backends)('%s store', (_name, make) => {
     const b = await store.append('alice', 'INBOX', msg('b'));
     const base = (await store.getMailbox('alice', 'INBOX'))!.highestModseq;
     const r = await store.storeFlags('alice', 'INBOX', [a.uid], 'add', ['\\seen', '$Label1']);
-    expect(r.updated[0]!.flags.sort()).toEqual(['$Label1', '\\Seen']);
+    expect([...r.updated[0]!.flags].sort()).toEqual(['$Label1', '\\Seen']);
     expect(r.updated[0]!.modseq).toBeGreaterThan(base);
     const stale = await store.storeFlags('alice', 'INBOX', [a.uid], 'remove', ['\\Seen'], { unchangedSince: base });
     expect(stale.modified).toEqual([a.uid]);
