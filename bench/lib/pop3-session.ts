@@ -1,0 +1,74 @@
+// A lean POP3 client for load generation: one "leave a copy" poll (connect, USER/PASS, STAT, UIDL,
+// QUIT), timed, with the UIDL list hashed so the bench can count distinct lists.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+
+export interface PollResult {
+  ok: boolean;
+  /** The first -ERR seen, e.g. "-ERR [SYS/TEMP]", or a socket error name. */
+  error?: string;
+  ms: number;
+  authMs?: number;
+  uidlHash?: string;
+  messages?: number;
+}
+
+function respCode(line: string): string {
+  const m = /^-ERR(?: (\[[^\]]+\]))?/.exec(line);
+  return m ? `-ERR${m[1] ? ' ' + m[1] : ''}` : `bad reply: ${line.slice(0, 40)}`;
+}
+
+export function pop3Poll(host: string, port: number, user: string, pass: string, timeoutMs = 30_000): Promise<PollResult> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    s.setNoDelay(true);
+    let buf = '';
+    let step = 0;
+    let tAuth = 0;
+    let authMs: number | undefined;
+    let messages: number | undefined;
+    const uidl = createHash('sha256');
+    let done = false;
+    const finish = (r: Omit<PollResult, 'ms'>) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ ...r, ms: performance.now() - t0 });
+    };
+    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
+    s.on('error', (e) => finish({ ok: false, error: (e as NodeJS.ErrnoException).code ?? 'socket error' }));
+    s.on('close', () => finish({ ok: false, error: 'closed early' }));
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        if (step === 4) {
+          // multi-line UIDL answer: status line, one line per message, "."
+          if (buf.startsWith('-')) step = 40;
+          else {
+            const end = buf.indexOf('\r\n.\r\n');
+            if (end < 0) return;
+            uidl.update(buf.slice(buf.indexOf('\r\n') + 2, end + 2));
+            buf = buf.slice(end + 5);
+            step = 5;
+            s.write('QUIT\r\n');
+            continue;
+          }
+        }
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (!line.startsWith('+OK')) return finish({ ok: false, error: respCode(line), authMs });
+        switch (step) {
+          case 0: step = 1; tAuth = performance.now(); s.write(`USER ${user}\r\n`); break;
+          case 1: step = 2; s.write(`PASS ${pass}\r\n`); break;
+          case 2: step = 3; authMs = performance.now() - tAuth; s.write('STAT\r\n'); break;
+          case 3: step = 4; messages = Number(line.split(' ')[1]); s.write('UIDL\r\n'); break;
+          case 5: return finish({ ok: true, authMs, messages, uidlHash: uidl.digest('hex').slice(0, 16) });
+        }
+      }
+    });
+  });
+}

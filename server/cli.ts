@@ -1,0 +1,128 @@
+// The `tegami` command line (DESIGN.md contract): serve, user add|list|del, import.
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { analyzeMessage } from '../protocol/mime/index.ts';
+import { openStore } from '../storage/index.ts';
+import { parseChaos } from './chaos/index.ts';
+import { importMbox } from './mbox-import.ts';
+import { startServer, type ServerOptions } from './server.ts';
+import { readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
+
+const DEFAULTS = { data: './data', host: '127.0.0.1', pop3: 1110, imap: 1143, smtp: 2525, lmtp: 2424 };
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+}
+
+function userPair(v: string, acc: Record<string, string>): Record<string, string> {
+  const i = v.indexOf(':');
+  if (i <= 0) throw new InvalidArgumentError('expected NAME:PASSWORD');
+  return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+function fail(err: unknown): never {
+  const e = err as { code?: string; message?: string };
+  const busy = e?.code === 'LEVEL_DATABASE_NOT_OPEN' || /lock/i.test(String((err as Error)?.cause ?? e?.message ?? ''));
+  process.stderr.write(`tegami: ${busy ? 'the data directory is in use (stop the server first)' : e?.message ?? String(err)}\n`);
+  process.exit(1);
+}
+
+const program = new Command('tegami')
+  .description('POP3 + IMAP mail store with SMTP/LMTP ingress over LevelDB')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve POP3, IMAP, SMTP and LMTP; prints "ready pop3=H:P imap=H:P smtp=H:P lmtp=H:P" when listening')
+  .option('--data <dir>', 'data directory (LevelDB store and users file)', DEFAULTS.data)
+  .option('--memory', 'keep everything in memory (nothing is written to disk)')
+  .option('--host <host>', 'address to listen on', DEFAULTS.host)
+  .option('--pop3-port <n>', 'POP3 port (0 = any free port)', port, DEFAULTS.pop3)
+  .option('--imap-port <n>', 'IMAP port', port, DEFAULTS.imap)
+  .option('--smtp-port <n>', 'SMTP port', port, DEFAULTS.smtp)
+  .option('--lmtp-port <n>', 'LMTP port', port, DEFAULTS.lmtp)
+  .option('--metrics-port <n>', 'serve Prometheus /metrics, /healthz, /readyz on this port', port)
+  .option('--user <name:password>', 'add an account for this run (repeatable)', userPair, {})
+  .option('--log-level <level>', 'silent, error, warn, info or debug', 'info')
+  .option('--max-message-size <bytes>', 'largest message accepted', (v) => Number(v))
+  .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200 (testing only)')
+  .action(async (o) => {
+    const opts: ServerOptions = {
+      dataDir: o.memory ? undefined : resolve(o.data),
+      host: o.host,
+      pop3Port: o.pop3Port,
+      imapPort: o.imapPort,
+      smtpPort: o.smtpPort,
+      lmtpPort: o.lmtpPort,
+      metricsPort: o.metricsPort,
+      users: o.user,
+      logLevel: o.logLevel,
+      maxMessageSize: o.maxMessageSize,
+      chaos: o.chaos ? parseChaos(o.chaos) : undefined,
+      drainMs: 10_000,
+    };
+    const server = await startServer(opts).catch(fail);
+    process.stdout.write(server.readyLine() + '\n');
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.log.info({ signal }, 'draining sessions');
+      server.close().then(() => process.exit(0), (err) => fail(err));
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+const user = program.command('user').description('manage accounts (works while a server runs on the same --data)');
+
+user
+  .command('add <name>')
+  .description('add an account, or change its password')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .option('--password-stdin', 'read the password from standard input (one line)')
+  .action(async (name: string, o) => {
+    const password = await readPasswordFromStdin({ prompt: !o.passwordStdin }).catch(fail);
+    await userAdd(resolve(o.data), name, password).catch(fail);
+    process.stdout.write(`user ${name} added\n`);
+  });
+
+user
+  .command('list')
+  .description('list accounts')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .action(async (o) => {
+    for (const n of await Promise.resolve(userList(resolve(o.data))).catch(fail)) process.stdout.write(n + '\n');
+  });
+
+user
+  .command('del <name>')
+  .description('remove an account (its mail stays until the mailbox is deleted)')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .action(async (name: string, o) => {
+    await userDel(resolve(o.data), name).catch(fail);
+    process.stdout.write(`user ${name} removed\n`);
+  });
+
+program
+  .command('import <name> <mbox>')
+  .description('bulk-import an mbox file into NAME\'s mailbox (server stopped)')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .option('--mailbox <name>', 'target mailbox', 'INBOX')
+  .action(async (name: string, file: string, o) => {
+    const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage }).catch(fail);
+    try {
+      await store.ensureUser(name);
+      const r = await importMbox(store, name, resolve(file), { mailbox: o.mailbox, progressBar: true });
+      const mbps = r.bytes / 1e6 / Math.max(r.seconds, 0.001);
+      process.stdout.write(`imported ${r.messages} messages (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s\n`);
+    } catch (err) {
+      await store.close();
+      fail(err);
+    }
+    await store.close();
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,38 @@
+// TCP listeners for the session protocols, with the bookkeeping a clean shutdown needs: the set of
+// open sockets, so SIGTERM can stop accepting, let sessions finish, then close the stragglers.
+import net from 'node:net';
+
+export interface Listener {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting, waits up to `graceMs` for open sessions to end, then destroys the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function listen(host: string, port: number, onSocket: (socket: net.Socket) => void): Promise<Listener> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as net.AddressInfo).port;
+  return {
+    port: bound,
+    host,
+    async close(graceMs: number) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      const deadline = Date.now() + graceMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}

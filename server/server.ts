@@ -1,0 +1,159 @@
+// Process wiring: store, users, governor, metrics, chaos, and one listener per protocol.
+// Used by `tegami serve` and by the embedding API (startServer).
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { handleImapConnection } from '../protocol/imap/index.ts';
+import { analyzeMessage } from '../protocol/mime/index.ts';
+import { handlePop3Connection } from '../protocol/pop3/index.ts';
+import type { Logger, SessionContext } from '../protocol/session-context.ts';
+import { openStore } from '../storage/index.ts';
+import type { MailStore } from '../storage/types.ts';
+import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
+import { Governor, type GovernorOptions } from './governor/index.ts';
+import { startIngress } from './ingress/index.ts';
+import { listen, type Listener } from './listeners.ts';
+import { createLogger, type LogLevel } from './logger.ts';
+import { Metrics, startMetricsServer } from './metrics/index.ts';
+import { UserDirectory } from './users/index.ts';
+
+export interface ServerOptions {
+  /** Data directory: LevelDB in DIR/mail, users in DIR/users.json. Without it the store lives in memory. */
+  dataDir?: string;
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  pop3Port?: number;
+  imapPort?: number;
+  smtpPort?: number;
+  lmtpPort?: number;
+  /** Serve Prometheus metrics, /healthz and /readyz on this port (0 = any free port). Off when absent. */
+  metricsPort?: number;
+  /** Accounts to create at start (name → password), kept in memory only. */
+  users?: Record<string, string>;
+  logLevel?: LogLevel;
+  /** Largest message accepted over SMTP/LMTP/APPEND, octets (default 50 MB). */
+  maxMessageSize?: number;
+  /** Inactivity after which a session is closed, ms (default 10 minutes, RFC 1939). */
+  idleTimeoutMs?: number;
+  governor?: Partial<GovernorOptions>;
+  chaos?: Partial<ChaosSettings>;
+  /** How long close() lets open sessions finish before cutting them, ms. */
+  drainMs?: number;
+}
+
+export interface TegamiServer {
+  readonly host: string;
+  readonly ports: { pop3: number; imap: number; smtp: number; lmtp: number; metrics?: number };
+  readonly store: MailStore;
+  readonly users: UserDirectory;
+  readonly governor: Governor;
+  /** Fault injection: latency, failures and forced shedding, for tests (see README). */
+  readonly chaos: ChaosStore;
+  readonly log: Logger;
+  addUser(name: string, password: string): Promise<void>;
+  /** Delivers an RFC 822 message to NAME's INBOX, as SMTP would (bare LF is turned into CRLF). */
+  deliver(user: string, rfc822: string | Buffer): Promise<void>;
+  /** The ready line `tegami serve` prints. */
+  readyLine(): string;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export const toCrlf = (raw: Buffer): Buffer => {
+  if (!raw.includes(0x0a)) return raw;
+  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+};
+
+export async function startServer(opts: ServerOptions = {}): Promise<TegamiServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = createLogger(opts.logLevel ?? 'silent');
+  const maxMessageSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
+  const metrics = new Metrics();
+  const governor = new Governor(opts.governor ?? {}, metrics);
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const inner = await openStore({
+    ...(opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
+    analyzer: analyzeMessage,
+    reclaimGate: () => governor.background(),
+  });
+  const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
+  const store: MailStore = chaos;
+  const users = opts.dataDir ? await UserDirectory.open(opts.dataDir) : UserDirectory.inMemory();
+  const ensure = (name: string) => store.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
+  users.onAdded((name) => void ensure(name));
+  for (const [name, password] of Object.entries(opts.users ?? {})) await users.addInMemory(name, password);
+  for (const name of users.list()) await store.ensureUser(name);
+
+  const ctx: SessionContext = {
+    store,
+    auth: users,
+    governor,
+    log,
+    serverName: 'tegami',
+    maxMessageSize,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 10 * 60_000,
+  };
+  const listeners: Listener[] = [];
+  let ingress: Awaited<ReturnType<typeof startIngress>> | undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let ready = false;
+  try {
+    listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, ctx)));
+    listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, ctx)));
+    ingress = await startIngress({
+      host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store, users, governor, log, maxMessageSize,
+    });
+    if (opts.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer({ host, port: opts.metricsPort, metrics, ready: () => ready && !governor.forcedShed });
+    }
+  } catch (err) {
+    for (const l of listeners) await l.close(0);
+    await ingress?.close();
+    await store.close();
+    throw err;
+  }
+  ready = true;
+  const [pop3, imap] = listeners as [Listener, Listener];
+  const ports = { pop3: pop3.port, imap: imap.port, smtp: ingress.smtpPort, lmtp: ingress.lmtpPort, metrics: metricsServer?.port };
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      const grace = opts.drainMs ?? 2000;
+      await Promise.all([...listeners.map((l) => l.close(grace)), ingress!.close()]);
+      await metricsServer?.close();
+      users.close();
+      governor.close();
+      await store.close();
+      log.info({}, 'stopped');
+    })());
+
+  const server: TegamiServer = {
+    host,
+    ports,
+    store,
+    users,
+    governor,
+    chaos,
+    log,
+    async addUser(name, password) {
+      await users.addInMemory(name, password);
+      await store.ensureUser(users.canonical(name));
+    },
+    async deliver(user, rfc822) {
+      const name = users.canonical(user);
+      await store.ensureUser(name);
+      await store.deliver([name], toCrlf(Buffer.isBuffer(rfc822) ? rfc822 : Buffer.from(rfc822, 'utf8')));
+    },
+    readyLine() {
+      const p = (port: number) => `${host}:${port}`;
+      let line = `ready pop3=${p(ports.pop3)} imap=${p(ports.imap)} smtp=${p(ports.smtp)} lmtp=${p(ports.lmtp)}`;
+      if (ports.metrics !== undefined) line += ` metrics=${p(ports.metrics)}`;
+      return line;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+  log.info({ ports }, 'ready');
+  return server;
+}

@@ -1,0 +1,56 @@
+// Runs `tegami serve` as a real child process, the way an operator or CI does, and parses its
+// ready line. For tests of restarts, signals and kill -9.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/tegami.js', import.meta.url));
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly ports: { pop3: number; imap: number; smtp: number; lmtp: number; metrics?: number };
+  readonly stderr: () => string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, no chance to clean up. */
+  kill9(): Promise<void>;
+}
+
+export async function startServerProcess(args: string[], timeoutMs = 20_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`no ready line in ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^ready .*$/m.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[0]);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`server exited with ${code} before ready; stderr: ${err}`));
+    });
+  });
+  const ports: Record<string, number> = {};
+  for (const [, name, p] of line.matchAll(/(\w+)=[^\s:]+:(\d+)/g)) ports[name!] = Number(p);
+  return {
+    child,
+    ports: ports as unknown as ServerProcess['ports'],
+    stderr: () => err,
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
