@@ -2,6 +2,7 @@
 // Used by `tegami serve` and by the embedding API (startServer).
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { simpleParser } from 'mailparser';
 import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { handlePop3Connection } from '../protocol/pop3/index.ts';
@@ -52,10 +53,30 @@ export interface TegamiServer {
   addUser(name: string, password: string): Promise<void>;
   /** Delivers an RFC 822 message to NAME's INBOX, as SMTP would (bare LF is turned into CRLF). */
   deliver(user: string, rfc822: string | Buffer): Promise<void>;
+  /** A mailbox's messages, parsed (subject, from, to, text, html) — for asserting in tests. */
+  messages(user: string, mailbox?: string): Promise<ReceivedMessage[]>;
   /** The ready line `tegami serve` prints. */
   readyLine(): string;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface ReceivedMessage {
+  uid: number;
+  flags: readonly string[];
+  size: number;
+  subject?: string;
+  from?: string;
+  to?: string;
+  text?: string;
+  html?: string;
+  raw: Buffer;
+}
+
+async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 export const toCrlf = (raw: Buffer): Buffer => {
@@ -144,6 +165,18 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
       const name = users.canonical(user);
       await store.ensureUser(name);
       await store.deliver([name], toCrlf(Buffer.isBuffer(rfc822) ? rfc822 : Buffer.from(rfc822, 'utf8')));
+    },
+    async messages(user, mailbox = 'INBOX') {
+      const snap = await store.snapshot(users.canonical(user), mailbox);
+      return Promise.all(snap.messages.map(async (m) => {
+        const raw = await readAll(store.readBody(m.bodyId));
+        const parsed = await simpleParser(raw);
+        return {
+          uid: m.uid, flags: m.flags, size: m.size, raw,
+          subject: parsed.subject, from: parsed.from?.text, to: Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : parsed.to?.text,
+          text: parsed.text, html: parsed.html || undefined,
+        };
+      }));
     },
     readyLine() {
       const p = (port: number) => `${host}:${port}`;
