@@ -4,7 +4,7 @@
 // that collected many deletion tombstones (invariant 5). A restart resumes from the durable queue.
 import type { BatchOp } from './commit-queue.ts';
 import {
-  RECLAIM_RANGE, bodyRange, expungeLogRange, messageRange, reclaimKey, refKey, refRange, summaryKey,
+  BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, refKey, refRange, summaryKey,
 } from './keys.ts';
 import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
 
@@ -125,21 +125,23 @@ export class Reclaimer {
 
   /** One bounded step. Returns false when the queue is empty. */
   private async step(): Promise<boolean> {
-    const budget = this.opts.stepKeys ?? 256;
+    const budget = this.opts.stepKeys ?? 1024;
     const ops: BatchOp[] = [];
     const done: ReclaimItem[] = [];
     const followUps: ReclaimItem[] = [];
     let reclaimedBytes = 0;
     let reclaimedBodies = 0;
-    let any = false;
-    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 32 })) {
-      any = true;
-      const item = decodeJson<ReclaimItem>(v);
+    const items: [string, ReclaimItem][] = [];
+    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 128 })) items.push([key, decodeJson<ReclaimItem>(v)]);
+    if (items.length === 0) return false;
+    // Reference checks are independent point lookups: run them side by side on the I/O pool.
+    const referenced = await Promise.all(items.map(([, it]) => (it.t === 'body' ? this.isReferenced(it.b) : false)));
+    for (let i = 0; i < items.length && ops.length < budget; i++) {
+      const [key, item] = items[i]!;
       if (item.t === 'body') {
-        let referenced = false;
-        for await (const _ of this.db.keys({ ...refRange(item.b), limit: 1 })) referenced = true;
-        if (!referenced) {
-          for await (const k of this.db.keys(bodyRange(item.b))) ops.push({ type: 'del', key: k });
+        if (!referenced[i]) {
+          const chunks = Math.max(1, Math.ceil(item.bytes / BODY_CHUNK));
+          for (let c = 0; c < chunks; c++) ops.push({ type: 'del', key: bodyChunkKey(item.b, c) });
           ops.push({ type: 'del', key: summaryKey(item.b) });
           reclaimedBytes += item.bytes;
           reclaimedBodies++;
@@ -164,9 +166,7 @@ export class Reclaimer {
         }
         this.noteChurn(messageRange(item.m), n);
       }
-      if (ops.length >= budget) break;
     }
-    if (!any) return false;
     await this.db.batch(ops, { sync: false });
     // The queue is read from its start, so its own tombstones would slow every later step.
     this.noteChurn(RECLAIM_RANGE, done.length);
@@ -176,6 +176,11 @@ export class Reclaimer {
     this.stats.reclaimedBytes += reclaimedBytes;
     this.stats.steps++;
     return true;
+  }
+
+  private async isReferenced(bodyId: string): Promise<boolean> {
+    for await (const _ of this.db.keys({ ...refRange(bodyId), limit: 1 })) return true;
+    return false;
   }
 
   private noteChurn(range: { gt: string; lt: string }, count: number): void {
