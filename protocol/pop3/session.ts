@@ -1,0 +1,398 @@
+// One POP3 session (RFC 1939, 2449, 3206, 5034).
+//
+// Concurrency model: a session takes a snapshot of INBOX at login. Message numbers never shift inside
+// the session and STAT/LIST/UIDL never show a message DELE'd in it. QUIT expunges the DELE'd UIDs
+// durably before "+OK"; a dropped connection deletes nothing. There is no maildrop lock: two sessions
+// on one mailbox each work on their own snapshot, and expunging a UID another session already removed
+// is a no-op in the store, so nothing is lost or shown twice.
+//
+// Every list answer (STAT, LIST, UIDL) is built whole in memory from the snapshot and written in one
+// piece; an error before that is sent as "-ERR [SYS/TEMP]" and no line of the list (invariant 2).
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { MessageGoneError, StoreUnavailableError } from '../../storage/errors.ts';
+import type { MailboxSnapshot, MessageMeta } from '../../storage/types.ts';
+import { LineReader } from '../line/line-reader.ts';
+import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
+import { decodeSaslPlain } from '../sasl/plain.ts';
+import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
+
+const MAX_LINE = 1024;
+const MAX_BAD_COMMANDS = 20;
+const MAX_AUTH_FAILURES = 3;
+const AUTH_FAILURE_DELAY_MS = 250;
+
+type State = 'authorization' | 'transaction' | 'closed';
+
+/** A reply the client can act on. */
+class Pop3Error extends Error {
+  constructor(readonly reply: string) {
+    super(reply);
+  }
+}
+
+const temporary = (text: string) => new Pop3Error(`-ERR [SYS/TEMP] ${text}`);
+
+export class Pop3Session implements BodyWriter {
+  private state: State = 'authorization';
+  private readonly lines = new LineReader(MAX_LINE);
+  private readonly queue: (Buffer | 'too-long')[] = [];
+  private busy = false;
+  private user: string | undefined;
+  private pendingUser: string | undefined;
+  private snapshot: MailboxSnapshot | undefined;
+  private readonly deleted = new Set<number>();
+  private badCommands = 0;
+  private authFailures = 0;
+  private sessionAdmission: Admitted | undefined;
+  private loginAdmission: Admitted | undefined;
+  /** Set while AUTH waits for the client's base64 response on the next line. */
+  private saslContinuation: ((line: string) => Promise<void>) | undefined;
+
+  constructor(private readonly socket: Socket, private readonly ctx: SessionContext) {}
+
+  start(): void {
+    const s = this.socket;
+    s.on('error', () => this.close());
+    s.on('close', () => this.close());
+    const admission = this.ctx.governor.admitSession('pop3', s.remoteAddress ?? '');
+    if (admission.refused) {
+      s.end(`-ERR [SYS/TEMP] ${admission.text}\r\n`);
+      return;
+    }
+    this.sessionAdmission = admission;
+    s.setTimeout(this.ctx.idleTimeoutMs, () => {
+      this.send('-ERR autologout: idle for too long');
+      this.end();
+    });
+    s.on('data', (d: Buffer) => this.onData(d));
+    this.send(`+OK ${this.ctx.serverName} POP3 server ready`);
+  }
+
+  private onData(d: Buffer): void {
+    for (const ev of this.lines.push(d)) this.queue.push(ev.kind === 'line' ? ev.line : 'too-long');
+    void this.pump();
+  }
+
+  /** Commands run strictly one after another, in arrival order (PIPELINING). */
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length && this.state !== 'closed') {
+        const item = this.queue.shift()!;
+        if (item === 'too-long') {
+          this.saslContinuation = undefined;
+          this.bad('-ERR line too long');
+          continue;
+        }
+        await this.handleLine(item.toString('latin1'));
+        // Back-pressure: stop reading while a large answer drains.
+        if (this.socket.writableNeedDrain) await this.drained();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async handleLine(line: string): Promise<void> {
+    const cont = this.saslContinuation;
+    if (cont) {
+      this.saslContinuation = undefined;
+      return cont(line);
+    }
+    const m = /^([A-Za-z]{1,8})(?: (.*))?$/.exec(line);
+    if (!m) return this.bad('-ERR unknown command');
+    const cmd = m[1]!.toUpperCase();
+    const arg = m[2] ?? '';
+    try {
+      await this.dispatch(cmd, arg);
+    } catch (err) {
+      this.send(this.replyFor(err, cmd));
+    }
+  }
+
+  private replyFor(err: unknown, cmd: string): string {
+    if (err instanceof Pop3Error) return err.reply;
+    if (err instanceof OverloadedError) return `-ERR [SYS/TEMP] server busy, try again later`;
+    if (err instanceof StoreUnavailableError) return `-ERR [SYS/TEMP] mailbox temporarily unavailable, try again later`;
+    if (err instanceof MessageGoneError) return '-ERR message was deleted by another session';
+    this.ctx.log.error({ err, cmd, user: this.user }, 'pop3 command failed');
+    return '-ERR [SYS/TEMP] internal error, try again later';
+  }
+
+  private async dispatch(cmd: string, arg: string): Promise<void> {
+    switch (cmd) {
+      case 'CAPA':
+        return this.capa();
+      case 'QUIT':
+        return this.quit();
+      case 'NOOP':
+        this.requireTransaction();
+        return this.send('+OK');
+    }
+    if (this.state === 'authorization') {
+      switch (cmd) {
+        case 'USER':
+          return this.userCmd(arg);
+        case 'PASS':
+          return this.passCmd(arg);
+        case 'AUTH':
+          return this.authCmd(arg);
+        case 'STAT': case 'LIST': case 'RETR': case 'DELE': case 'RSET': case 'TOP': case 'UIDL':
+          return this.bad('-ERR not logged in yet');
+        default:
+          return this.bad('-ERR unknown command');
+      }
+    }
+    switch (cmd) {
+      case 'STAT':
+        return this.stat();
+      case 'LIST':
+        return this.list(arg);
+      case 'UIDL':
+        return this.uidl(arg);
+      case 'RETR':
+        return this.retr(arg);
+      case 'TOP':
+        return this.top(arg);
+      case 'DELE':
+        return this.dele(arg);
+      case 'RSET':
+        this.deleted.clear();
+        return this.send(`+OK ${this.live().length} messages`);
+      case 'USER': case 'PASS': case 'AUTH':
+        return this.bad('-ERR already logged in');
+      default:
+        return this.bad('-ERR unknown command');
+    }
+  }
+
+  // ---- authorization -------------------------------------------------------------------------
+
+  private capa(): void {
+    const caps = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'IMPLEMENTATION tegami'];
+    if (this.state === 'authorization') caps.push('USER', 'SASL PLAIN');
+    this.sendMulti('+OK capability list follows', caps);
+  }
+
+  private userCmd(arg: string): void {
+    if (!arg || arg.length > 255) return this.bad('-ERR USER needs a name');
+    this.pendingUser = arg;
+    this.send('+OK send PASS');
+  }
+
+  private async passCmd(arg: string): Promise<void> {
+    const user = this.pendingUser;
+    this.pendingUser = undefined;
+    if (user === undefined) return this.bad('-ERR send USER first');
+    await this.login(user, arg);
+  }
+
+  private async authCmd(arg: string): Promise<void> {
+    const [mech, initial] = arg.split(' ');
+    if (!mech) return this.sendMulti('+OK supported mechanisms follow', ['PLAIN']);
+    if (mech.toUpperCase() !== 'PLAIN') return this.bad('-ERR unsupported SASL mechanism');
+    const finish = async (response: string) => {
+      if (response === '*') return this.send('-ERR AUTH cancelled');
+      const creds = decodeSaslPlain(response === '=' ? '' : response);
+      if (!creds) return this.loginFailed();
+      return this.login(creds.authcid, creds.password, creds.authzid);
+    };
+    if (initial !== undefined) return finish(initial);
+    this.saslContinuation = finish;
+    this.send('+ ');
+  }
+
+  private async login(user: string, password: string, authzid?: string): Promise<void> {
+    const name = await this.ctx.auth.verify(user, password);
+    if (!name || (authzid && authzid !== user && authzid !== name)) return this.loginFailed();
+    const admission = this.ctx.governor.admitLogin('pop3', name, this.socket.remoteAddress ?? '');
+    if (admission.refused) {
+      throw new Pop3Error(admission.kind === 'limit' ? `-ERR [IN-USE] ${admission.text}` : `-ERR [SYS/TEMP] ${admission.text}`);
+    }
+    try {
+      this.snapshot = await this.ctx.governor.heavy('pop3', name, 'LOGIN', () => this.ctx.store.snapshot(name, 'INBOX'));
+    } catch (err) {
+      admission.release();
+      throw err;
+    }
+    this.loginAdmission = admission;
+    this.user = name;
+    this.state = 'transaction';
+    const live = this.snapshot.messages;
+    this.ctx.log.info({ user: name, messages: live.length, uidlHash: uidlHash(live) }, 'pop3 login');
+    this.send(`+OK ${live.length} messages`);
+  }
+
+  private async loginFailed(): Promise<void> {
+    this.authFailures++;
+    await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
+    this.send('-ERR [AUTH] invalid user name or password');
+    if (this.authFailures >= MAX_AUTH_FAILURES) this.end();
+  }
+
+  // ---- transaction -----------------------------------------------------------------------------
+
+  private requireTransaction(): void {
+    if (this.state !== 'transaction') throw new Pop3Error('-ERR not logged in yet');
+  }
+
+  private live(): MessageMeta[] {
+    return this.snapshot!.messages.filter((_, i) => !this.deleted.has(i + 1));
+  }
+
+  /** Parses a message number argument and returns the message, or throws the reply. */
+  private message(arg: string | undefined): { n: number; meta: MessageMeta } {
+    if (!arg || !/^\d{1,10}$/.test(arg)) throw new Pop3Error('-ERR message number required');
+    const n = Number(arg);
+    const meta = this.snapshot!.messages[n - 1];
+    if (!meta) throw new Pop3Error('-ERR no such message');
+    if (this.deleted.has(n)) throw new Pop3Error('-ERR message already deleted');
+    return { n, meta };
+  }
+
+  private heavy<T>(command: string, work: () => Promise<T>): Promise<T> {
+    return this.ctx.governor.heavy('pop3', this.user!, command, work);
+  }
+
+  private async stat(): Promise<void> {
+    const reply = await this.heavy('STAT', async () => {
+      const live = this.live();
+      return `+OK ${live.length} ${live.reduce((s, m) => s + m.size, 0)}`;
+    });
+    this.send(reply);
+  }
+
+  private async list(arg: string): Promise<void> {
+    if (arg) {
+      const { n, meta } = this.message(arg);
+      return this.send(`+OK ${n} ${meta.size}`);
+    }
+    const lines = await this.heavy('LIST', async () => this.numbered((m) => String(m.size)));
+    this.sendMulti(`+OK ${lines.length} messages`, lines);
+  }
+
+  private async uidl(arg: string): Promise<void> {
+    if (arg) {
+      const { n, meta } = this.message(arg);
+      return this.send(`+OK ${n} ${meta.uidl}`);
+    }
+    const lines = await this.heavy('UIDL', async () => this.numbered((m) => m.uidl));
+    this.sendMulti('+OK unique-id listing follows', lines);
+  }
+
+  private numbered(value: (m: MessageMeta) => string): string[] {
+    const out: string[] = [];
+    this.snapshot!.messages.forEach((m, i) => {
+      if (!this.deleted.has(i + 1)) out.push(`${i + 1} ${value(m)}`);
+    });
+    return out;
+  }
+
+  private dele(arg: string): void {
+    const { n } = this.message(arg);
+    this.deleted.add(n);
+    this.send(`+OK message ${n} deleted`);
+  }
+
+  private async retr(arg: string): Promise<void> {
+    const { meta } = this.message(arg);
+    await this.heavy('RETR', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId), `+OK ${meta.size} octets`, Infinity));
+  }
+
+  private async top(arg: string): Promise<void> {
+    const [num, lines, extra] = arg.split(' ');
+    if (lines === undefined || extra !== undefined || !/^\d{1,9}$/.test(lines)) throw new Pop3Error('-ERR usage: TOP msg lines');
+    const { meta } = this.message(num);
+    await this.heavy('TOP', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId), '+OK top of message follows', Number(lines)));
+  }
+
+  private async quit(): Promise<void> {
+    if (this.state !== 'transaction') {
+      this.send(`+OK ${this.ctx.serverName} POP3 server signing off`);
+      return this.end();
+    }
+    const uids = [...this.deleted].map((n) => this.snapshot!.messages[n - 1]!.uid);
+    if (uids.length) {
+      try {
+        // Finishing admitted work is never shed (invariant 6): no governor queue here.
+        await this.ctx.store.expunge(this.user!, 'INBOX', uids);
+      } catch (err) {
+        this.send(err instanceof StoreUnavailableError ? '-ERR [SYS/TEMP] could not delete messages, none were deleted' : this.replyFor(err, 'QUIT'));
+        return this.end();
+      }
+    }
+    const live = this.live();
+    this.ctx.log.info({ user: this.user, deleted: uids.length, messages: live.length, uidlHash: uidlHash(live) }, 'pop3 logout');
+    this.send(`+OK ${this.ctx.serverName} POP3 server signing off (${live.length} messages left)`);
+    this.end();
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  private bad(reply: string): void {
+    this.send(reply);
+    if (++this.badCommands >= MAX_BAD_COMMANDS) {
+      this.send('-ERR too many bad commands, closing');
+      this.end();
+    }
+  }
+
+  send(line: string): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    this.socket.write(line + '\r\n');
+  }
+
+  /** A multi-line answer, built whole and written in one piece. */
+  private sendMulti(status: string, lines: readonly string[]): void {
+    let out = status + '\r\n';
+    for (const l of lines) out += (l.startsWith('.') ? '.' + l : l) + '\r\n';
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    this.socket.write(out + '.\r\n');
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.socket.destroyed) throw new StoreUnavailableError('client went away');
+    return this.socket.write(chunk);
+  }
+
+  drained(): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** An answer that failed after its first line cannot be finished: cut the connection. */
+  abort(): void {
+    this.socket.destroy();
+  }
+
+  private end(): void {
+    if (this.state === 'closed') return;
+    this.socket.end();
+    this.close();
+  }
+
+  private close(): void {
+    this.state = 'closed';
+    this.queue.length = 0;
+    this.loginAdmission?.release();
+    this.sessionAdmission?.release();
+    this.loginAdmission = this.sessionAdmission = undefined;
+  }
+}
+
+/** A short fingerprint of a UIDL list, logged so that an unexpected change is visible. */
+export function uidlHash(messages: readonly MessageMeta[]): string {
+  const h = createHash('sha256');
+  for (const m of messages) h.update(m.uidl + '\n');
+  return h.digest('hex').slice(0, 12);
+}
