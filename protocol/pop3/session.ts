@@ -31,8 +31,6 @@ class Pop3Error extends Error {
   }
 }
 
-const temporary = (text: string) => new Pop3Error(`-ERR [SYS/TEMP] ${text}`);
-
 export class Pop3Session implements BodyWriter {
   private state: State = 'authorization';
   private readonly lines = new LineReader(MAX_LINE);
