@@ -11,7 +11,7 @@ import { openStore } from '../storage/index.ts';
 import type { MailStore } from '../storage/types.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
 import { Governor, type GovernorOptions } from './governor/index.ts';
-import { startIngress } from './ingress/index.ts';
+import { startIngress, toCrlf } from './ingress/index.ts';
 import { listen, type Listener } from './listeners.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { Metrics, startMetricsServer } from './metrics/index.ts';
@@ -79,10 +79,6 @@ async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-export const toCrlf = (raw: Buffer): Buffer => {
-  if (!raw.includes(0x0a)) return raw;
-  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
-};
 
 export async function startServer(opts: ServerOptions = {}): Promise<TegamiServer> {
   const host = opts.host ?? '127.0.0.1';

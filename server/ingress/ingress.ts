@@ -1,0 +1,133 @@
+// SMTP and LMTP ingress (smtp-server). Final delivery only: mail for NAME@anydomain goes to NAME's
+// INBOX, an unknown NAME is refused with 550 at RCPT time. "250" is sent only after the store has
+// the message on disk (invariant 3); a message that cannot be stored gets a temporary 4xx and is not
+// half-stored; under pressure the governor's refusal becomes 421 at the door or 451 at DATA.
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
+import { StoreUnavailableError } from '../../storage/errors.ts';
+import type { MailStore } from '../../storage/types.ts';
+import type { UserDirectory } from '../users/index.ts';
+import { finalDeliveryMessage } from './trace-headers.ts';
+
+export interface IngressOptions {
+  host: string;
+  smtpPort: number;
+  lmtpPort: number;
+  store: MailStore;
+  users: UserDirectory;
+  governor: Governor;
+  log: Logger;
+  maxMessageSize: number;
+  maxRecipients?: number;
+  /** Inactivity before a connection is dropped, ms. */
+  socketTimeoutMs?: number;
+}
+
+export interface Ingress {
+  smtpPort: number;
+  lmtpPort: number;
+  close(): Promise<void>;
+}
+
+const smtpError = (code: number, message: string): Error & { responseCode: number } =>
+  Object.assign(new Error(message), { responseCode: code });
+
+async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of stream) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServer {
+  const releases = new Map<string, () => void>();
+  const server = new SMTPServer({
+    lmtp: protocol === 'lmtp',
+    name: 'tegami',
+    banner: 'tegami mail store',
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    size: o.maxMessageSize,
+    rejectOversized: true,
+    logger: false,
+    socketTimeout: o.socketTimeoutMs ?? 5 * 60_000,
+    onConnect(session, callback) {
+      const admission = o.governor.admitSession(protocol as Protocol, session.remoteAddress);
+      if (admission.refused) return callback(smtpError(421, `4.3.2 ${admission.text}`));
+      releases.set(session.id, () => admission.release());
+      callback();
+    },
+    onClose(session) {
+      releases.get(session.id)?.();
+      releases.delete(session.id);
+    },
+    onRcptTo(address, session, callback) {
+      if (session.envelope.rcptTo.length >= (o.maxRecipients ?? 100)) return callback(smtpError(452, '4.5.3 too many recipients'));
+      if (!o.users.has(address.address)) return callback(smtpError(550, `5.1.1 <${address.address}>: no such user here`));
+      callback();
+    },
+    onData(stream, session, callback) {
+      void deliver(protocol, stream, session, o).then(
+        () => callback(null, '2.0.0 OK: message stored'),
+        (err) => callback(err),
+      );
+    },
+  });
+  server.on('error', (err) => o.log.warn({ err, protocol }, 'ingress connection error'));
+  return server;
+}
+
+async function deliver(protocol: 'smtp' | 'lmtp', stream: SMTPServerDataStream, session: SMTPServerSession, o: IngressOptions): Promise<void> {
+  const body = await readAll(stream);
+  if (stream.sizeExceeded) return; // smtp-server answers 552 itself (rejectOversized)
+  const recipients = [...new Set(session.envelope.rcptTo.map((r) => o.users.canonical(r.address)))];
+  const raw = finalDeliveryMessage(body, {
+    mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+    rcptTo: session.envelope.rcptTo.length === 1 ? session.envelope.rcptTo[0]!.address : undefined,
+    heloName: session.hostNameAppearsAs,
+    remoteAddress: session.remoteAddress,
+    protocol: protocol.toUpperCase(),
+    id: session.id,
+  });
+  try {
+    await o.governor.heavy(protocol, recipients[0]!, 'DATA', async () => {
+      await Promise.all(recipients.map((u) => o.store.ensureUser(u)));
+      await o.store.deliver(recipients, raw);
+    });
+  } catch (err) {
+    if (err instanceof OverloadedError) throw smtpError(451, '4.3.2 server busy, try again later');
+    if (err instanceof StoreUnavailableError) throw smtpError(451, '4.3.0 mailbox temporarily unavailable, try again later');
+    o.log.error({ err, protocol }, 'delivery failed');
+    throw smtpError(451, '4.3.0 local error, try again later');
+  }
+}
+
+async function bind(server: SMTPServer, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(port, host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.server.address() as { port: number }).port;
+}
+
+export async function startIngress(o: IngressOptions): Promise<Ingress> {
+  const smtp = createListener('smtp', o);
+  const lmtp = createListener('lmtp', o);
+  const smtpPort = await bind(smtp, o.host, o.smtpPort);
+  let lmtpPort: number;
+  try {
+    lmtpPort = await bind(lmtp, o.host, o.lmtpPort);
+  } catch (err) {
+    await new Promise<void>((r) => smtp.close(() => r()));
+    throw err;
+  }
+  return {
+    smtpPort,
+    lmtpPort,
+    async close() {
+      await Promise.all([new Promise<void>((r) => smtp.close(() => r())), new Promise<void>((r) => lmtp.close(() => r()))]);
+    },
+  };
+}

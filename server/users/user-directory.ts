@@ -1,0 +1,172 @@
+// Accounts and password checks: the Authenticator the protocols use.
+//
+// Auth stays up under mailbox load (invariant 7): a verified-credential cache answers repeat logins
+// without scrypt (an HMAC of the password under a per-process key is kept, never the password), and
+// scrypt runs in a small lane of its own (bounded concurrency and queue) so a storm of wrong
+// passwords cannot fill libuv's thread pool that LevelDB also needs. A full lane answers
+// OverloadedError, which the protocols turn into their "try later" code.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { OverloadedError, type Authenticator } from '../../protocol/session-context.ts';
+import { hashPassword, verifyPassword } from './password-hash.ts';
+import { readUsersFile, usersFileStamp, type UserRecord } from './users-file.ts';
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export class InvalidUserNameError extends Error {
+  override name = 'InvalidUserNameError';
+}
+
+/** `Alice@Example.org` → `alice`: the local part names the account, whatever the domain. */
+export function canonicalUserName(nameOrAddress: string): string {
+  const at = nameOrAddress.lastIndexOf('@');
+  return (at >= 0 ? nameOrAddress.slice(0, at) : nameOrAddress).toLowerCase();
+}
+
+export function validateUserName(name: string): string {
+  const n = canonicalUserName(name);
+  if (!NAME.test(n)) throw new InvalidUserNameError(`invalid user name "${name}": use a-z, 0-9, ".", "_" and "-" (at most 64)`);
+  return n;
+}
+
+/** A small bounded lane for scrypt work. */
+class HashLane {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly concurrency: number, private readonly maxQueue: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.maxQueue) throw new OverloadedError('authentication lane is full');
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+    this.running++;
+    try {
+      return await work();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+export interface UserDirectoryOptions {
+  /** Concurrent scrypt checks at most (default 2: one per core on the reference machine). */
+  hashConcurrency?: number;
+  /** Checks allowed to wait for the lane before new ones are refused (default 256). */
+  hashQueue?: number;
+  /** How often the users file is checked for changes, ms (default 1000). */
+  pollMs?: number;
+}
+
+export class UserDirectory implements Authenticator {
+  private fileUsers: Record<string, UserRecord> = {};
+  private readonly memoryUsers = new Map<string, string>();
+  private readonly verified = new Map<string, { stored: string; mac: Buffer }>();
+  private readonly macKey = randomBytes(32);
+  private readonly lane: HashLane;
+  private readonly addedListeners: ((name: string) => void)[] = [];
+  private stamp = 'absent';
+  private timer: NodeJS.Timeout | undefined;
+  private watcher: FSWatcher | undefined;
+
+  private constructor(private readonly dataDir: string | undefined, opts: UserDirectoryOptions) {
+    this.lane = new HashLane(opts.hashConcurrency ?? 2, opts.hashQueue ?? 256);
+  }
+
+  static inMemory(opts: UserDirectoryOptions = {}): UserDirectory {
+    return new UserDirectory(undefined, opts);
+  }
+
+  /** Reads DIR/users.json and follows its changes. */
+  static async open(dataDir: string, opts: UserDirectoryOptions = {}): Promise<UserDirectory> {
+    const dir = new UserDirectory(dataDir, opts);
+    dir.reload();
+    dir.timer = setInterval(() => dir.reload(), opts.pollMs ?? 1000);
+    dir.timer.unref();
+    try {
+      // A hint only: fs.watch misses events on some file systems, the poll above does not.
+      dir.watcher = watch(dataDir, { persistent: false }, (_e, f) => {
+        if (f === 'users.json') dir.reload();
+      });
+      dir.watcher.on('error', () => undefined);
+    } catch {
+      dir.watcher = undefined;
+    }
+    return dir;
+  }
+
+  private reload(): void {
+    if (!this.dataDir) return;
+    const stamp = usersFileStamp(this.dataDir);
+    if (stamp === this.stamp) return;
+    let users: Record<string, UserRecord>;
+    try {
+      users = readUsersFile(this.dataDir).users;
+    } catch {
+      return; // a file being replaced right now: the next poll reads it whole
+    }
+    this.stamp = stamp;
+    const before = this.fileUsers;
+    this.fileUsers = users;
+    for (const name of Object.keys(users)) if (!(name in before) && !this.memoryUsers.has(name)) this.announce(name);
+  }
+
+  private announce(name: string): void {
+    for (const l of this.addedListeners) l(name);
+  }
+
+  onAdded(listener: (name: string) => void): void {
+    this.addedListeners.push(listener);
+  }
+
+  /** An account for this process only (embedding, `serve --user`); not written to the file. */
+  async addInMemory(name: string, password: string): Promise<void> {
+    const n = validateUserName(name);
+    const isNew = !this.has(n);
+    this.memoryUsers.set(n, await hashPassword(password));
+    this.verified.delete(n);
+    if (isNew) this.announce(n);
+  }
+
+  canonical(nameOrAddress: string): string {
+    return canonicalUserName(nameOrAddress);
+  }
+
+  has(nameOrAddress: string): boolean {
+    const n = canonicalUserName(nameOrAddress);
+    return this.memoryUsers.has(n) || Object.hasOwn(this.fileUsers, n);
+  }
+
+  list(): string[] {
+    return [...new Set([...Object.keys(this.fileUsers), ...this.memoryUsers.keys()])].sort();
+  }
+
+  private storedHash(name: string): string | undefined {
+    return this.memoryUsers.get(name) ?? (Object.hasOwn(this.fileUsers, name) ? this.fileUsers[name]!.password : undefined);
+  }
+
+  private mac(password: string): Buffer {
+    return createHmac('sha256', this.macKey).update(password).digest();
+  }
+
+  async verify(user: string, password: string): Promise<string | undefined> {
+    const name = canonicalUserName(user);
+    const stored = this.storedHash(name);
+    if (!stored || !password) return undefined;
+    const mac = this.mac(password);
+    const hit = this.verified.get(name);
+    if (hit && hit.stored === stored && timingSafeEqual(hit.mac, mac)) return name;
+    const ok = await this.lane.run(() => verifyPassword(password, stored));
+    if (!ok) return undefined;
+    // Only if the account did not change while we hashed.
+    if (this.storedHash(name) === stored) this.verified.set(name, { stored, mac });
+    return name;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+  }
+}
