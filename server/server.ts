@@ -92,7 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
   });
-  const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
+  const chaos = new ChaosStore(inner, governor, opts.chaos ?? {}, metrics);
   const store: MailStore = chaos;
   const users = opts.dataDir ? await UserDirectory.open(opts.dataDir) : UserDirectory.inMemory();
   const ensure = (name: string) => store.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
@@ -102,7 +102,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
 
   const ctx: SessionContext = {
     store,
-    auth: users,
+    auth: {
+      async verify(user, password) {
+        const t0 = performance.now();
+        let result = 'error';
+        try {
+          const name = await users.verify(user, password);
+          result = name ? 'ok' : 'fail';
+          return name;
+        } finally {
+          metrics.auth.observe({ result }, (performance.now() - t0) / 1000);
+        }
+      },
+    },
     governor,
     log,
     serverName: 'tegami',
@@ -120,7 +132,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
       host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store, users, governor, log, maxMessageSize,
     });
     if (opts.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer({ host, port: opts.metricsPort, metrics, ready: () => ready && !governor.forcedShed });
+      metricsServer = await startMetricsServer({
+        host, port: opts.metricsPort, metrics, ready: () => ready && !governor.forcedShed,
+        beforeScrape: () => {
+          const b = store.stats().reclaimBacklog;
+          metrics.reclaimBacklog.set(b.bodies);
+          metrics.reclaimBacklogBytes.set(b.bytes);
+          metrics.reclaimOldest.set(b.oldestMs / 1000);
+        },
+      });
     }
   } catch (err) {
     for (const l of listeners) await l.close(0);

@@ -1,0 +1,125 @@
+// The bounded queue heavy commands wait in. Fair per account: one FIFO per user, served round-robin,
+// so a user with a hundred queued commands delays another user's single command by at most one
+// turn (invariant 8). Each item has a deadline; one that cannot START before it is refused with
+// OverloadedError — before the protocol has written a byte of its answer. Started work always runs
+// to the end. Sojourn times (enqueue → start) feed the CoDel detector.
+import { OverloadedError } from '../../protocol/session-context.ts';
+
+export interface QueueOptions {
+  /** Heavy commands running at once. */
+  concurrency: number;
+  /** Items waiting at most, over all users; beyond it new items are refused at once. */
+  maxQueued: number;
+  /** Running + waiting items per user at most. */
+  maxPerUser: number;
+  /** How long an item may wait to start, ms. */
+  deadlineMs: number;
+}
+
+interface Item {
+  user: string;
+  enqueued: number;
+  start: () => void;
+  timer: NodeJS.Timeout;
+}
+
+export type Clock = () => number;
+
+export class AdmissionQueue {
+  private running = 0;
+  private queued = 0;
+  private readonly perUser = new Map<string, Item[]>();
+  /** Users with waiting items, in round-robin order. */
+  private readonly ring: string[] = [];
+  private readonly active = new Map<string, number>();
+
+  constructor(
+    private readonly opts: QueueOptions,
+    private readonly onSojourn: (ms: number) => void,
+    private readonly now: Clock = () => performance.now(),
+  ) {}
+
+  get depth(): number {
+    return this.queued;
+  }
+
+  get inFlight(): number {
+    return this.running;
+  }
+
+  async run<T>(user: string, work: () => Promise<T>): Promise<T> {
+    const mine = this.active.get(user) ?? 0;
+    if (mine >= this.opts.maxPerUser) throw new OverloadedError('too many commands in progress for this account');
+    this.active.set(user, mine + 1);
+    try {
+      if (this.running < this.opts.concurrency && this.queued === 0) {
+        this.running++;
+        this.onSojourn(0);
+      } else {
+        await this.wait(user);
+      }
+      try {
+        return await work();
+      } finally {
+        this.running--;
+        this.next();
+      }
+    } finally {
+      const n = (this.active.get(user) ?? 1) - 1;
+      if (n === 0) this.active.delete(user);
+      else this.active.set(user, n);
+    }
+  }
+
+  private wait(user: string): Promise<void> {
+    if (this.queued >= this.opts.maxQueued) return Promise.reject(new OverloadedError('admission queue is full'));
+    return new Promise<void>((resolve, reject) => {
+      const item: Item = {
+        user,
+        enqueued: this.now(),
+        start: resolve,
+        timer: setTimeout(() => {
+          this.remove(item);
+          reject(new OverloadedError('waited too long for a turn'));
+        }, this.opts.deadlineMs),
+      };
+      let q = this.perUser.get(user);
+      if (!q) {
+        this.perUser.set(user, (q = []));
+        this.ring.push(user);
+      }
+      q.push(item);
+      this.queued++;
+    });
+  }
+
+  private remove(item: Item): void {
+    const q = this.perUser.get(item.user);
+    const i = q ? q.indexOf(item) : -1;
+    if (i < 0) return;
+    q!.splice(i, 1);
+    this.queued--;
+    if (q!.length === 0) this.dropUser(item.user);
+  }
+
+  private dropUser(user: string): void {
+    this.perUser.delete(user);
+    const r = this.ring.indexOf(user);
+    if (r >= 0) this.ring.splice(r, 1);
+  }
+
+  private next(): void {
+    while (this.running < this.opts.concurrency && this.ring.length > 0) {
+      const user = this.ring.shift()!;
+      const q = this.perUser.get(user)!;
+      const item = q.shift()!;
+      this.queued--;
+      if (q.length > 0) this.ring.push(user);
+      else this.perUser.delete(user);
+      clearTimeout(item.timer);
+      this.running++;
+      this.onSojourn(this.now() - item.enqueued);
+      item.start();
+    }
+  }
+}

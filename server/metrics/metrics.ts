@@ -1,0 +1,35 @@
+// Prometheus instruments (prom-client), on a registry of their own so that several embedded
+// servers in one process do not collide.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly sessions = new Gauge({ name: 'tegami_sessions', help: 'Open sessions', labelNames: ['protocol'], registers: [this.registry] });
+  readonly admitted = new Counter({ name: 'tegami_admitted_total', help: 'Admissions granted', labelNames: ['point', 'protocol'], registers: [this.registry] });
+  readonly shed = new Counter({
+    name: 'tegami_shed_total', help: 'Work refused with a temporary code', labelNames: ['point', 'protocol', 'reason'], registers: [this.registry],
+  });
+  readonly sojourn = new Histogram({
+    name: 'tegami_queue_sojourn_seconds', help: 'Time heavy commands waited for a turn', buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'tegami_queue_depth', help: 'Heavy commands waiting', registers: [this.registry] });
+  readonly eventLoopDelay = new Gauge({ name: 'tegami_event_loop_delay_seconds', help: 'Event-loop delay p99 over the last sample', registers: [this.registry] });
+  readonly command = new Histogram({
+    name: 'tegami_command_seconds', help: 'Heavy command latency, queueing included', labelNames: ['protocol', 'command'], buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly auth = new Histogram({
+    name: 'tegami_auth_seconds', help: 'Password check latency', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly storeOp = new Histogram({
+    name: 'tegami_store_op_seconds', help: 'Store operation latency', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly reclaimBacklog = new Gauge({ name: 'tegami_reclaim_backlog_bodies', help: 'Deleted message bodies waiting to be reclaimed', registers: [this.registry] });
+  readonly reclaimBacklogBytes = new Gauge({ name: 'tegami_reclaim_backlog_bytes', help: 'Bytes waiting to be reclaimed', registers: [this.registry] });
+  readonly reclaimOldest = new Gauge({ name: 'tegami_reclaim_oldest_seconds', help: 'Age of the oldest item waiting to be reclaimed', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tegami_process_' });
+  }
+}
