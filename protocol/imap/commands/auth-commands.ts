@@ -1,0 +1,47 @@
+// LOGIN and AUTHENTICATE PLAIN (RFC 4959 SASL-IR). Failures are answered after a short pause and
+// with AUTHENTICATIONFAILED; the governor may refuse a correct login with UNAVAILABLE or LIMIT.
+import { decodeSaslPlain } from '../../sasl/plain.ts';
+import { ImapError, NOT_AUTHENTICATED, type CommandSpec } from '../command.ts';
+import { astring, atom, expectEnd } from '../parser/tokens.ts';
+import type { ImapSession } from '../session.ts';
+
+const FAILURE_DELAY_MS = 250;
+
+async function login(s: ImapSession, user: string, password: string, authzid?: string): Promise<string> {
+  const name = await s.ctx.auth.verify(user, password);
+  if (!name || (authzid && authzid !== user && authzid !== name)) {
+    await new Promise((r) => setTimeout(r, FAILURE_DELAY_MS));
+    throw new ImapError('NO', 'AUTHENTICATIONFAILED', 'invalid user name or password');
+  }
+  const admission = s.ctx.governor.admitLogin('imap', name, s.socket.remoteAddress ?? '');
+  if (admission.refused) throw new ImapError('NO', admission.kind === 'limit' ? 'LIMIT' : 'UNAVAILABLE', admission.text);
+  s.loggedIn(name, admission);
+  return `[CAPABILITY ${s.capabilities().join(' ')}] logged in`;
+}
+
+export const LOGIN: CommandSpec = {
+  states: NOT_AUTHENTICATED,
+  async run(s, cmd) {
+    expectEnd(cmd.args, 2);
+    return login(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'));
+  },
+};
+
+export const AUTHENTICATE: CommandSpec = {
+  states: NOT_AUTHENTICATED,
+  async run(s, cmd) {
+    const mech = atom(cmd.args[0], 'mechanism').toUpperCase();
+    if (mech !== 'PLAIN') throw new ImapError('NO', 'CANNOT', 'only AUTHENTICATE PLAIN is supported');
+    expectEnd(cmd.args, 2);
+    let response = cmd.args[1] ? astring(cmd.args[1]) : undefined;
+    if (response === undefined) {
+      s.send('+ ');
+      response = await s.readLine();
+      if (response === undefined) throw new ImapError('BAD', undefined, 'connection closed');
+    }
+    if (response === '*') throw new ImapError('BAD', undefined, 'AUTHENTICATE cancelled');
+    const creds = decodeSaslPlain(response === '=' ? '' : response);
+    if (!creds) throw new ImapError('BAD', undefined, 'malformed SASL PLAIN response');
+    return login(s, creds.authcid, creds.password, creds.authzid);
+  },
+};

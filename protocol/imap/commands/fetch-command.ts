@@ -1,0 +1,174 @@
+// FETCH and UID FETCH. Metadata answers (FLAGS, UID, sizes, dates) come from the session's view in
+// memory; ENVELOPE, BODYSTRUCTURE and sections use the structure stored at delivery; message bytes
+// are streamed from the store with back-pressure, never held whole. Per batch, everything that must
+// be read from the store is read before the batch's first line is written, so a store failure is a
+// NO [UNAVAILABLE], not a half-written response. A failure in the middle of streaming a body cuts
+// the connection rather than leave the client with a truncated literal.
+import { MessageGoneError } from '../../../storage/errors.ts';
+import type { MessageMeta } from '../../../storage/types.ts';
+import {
+  filterHeaderFields, formatBodyStructure, formatEnvelope, resolveSection, type MessageSummary,
+} from '../../mime/index.ts';
+import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
+import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
+import { atom, type ParsedCommand } from '../parser/tokens.ts';
+import { flagList, internalDate } from '../responses.ts';
+import { byUid, bySequence, parseSequenceSet } from '../sequence-set.ts';
+import type { ImapSession } from '../session.ts';
+
+const BATCH = 256;
+
+type Piece = string | Buffer | { bodyId: string; start: number; end: number };
+
+async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const needsSummary = (items: readonly FetchItem[]): boolean =>
+  items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE' ||
+    (i.kind === 'section' && (i.section.part.length > 0 || i.section.kind !== 'all')));
+
+/** Everything about one message that needs the store, read ahead of writing. */
+interface Prepared {
+  seq: number;
+  meta: MessageMeta;
+  summary?: MessageSummary;
+  /** HEADER.FIELDS results by item index. */
+  fieldBytes: Map<number, Buffer>;
+}
+
+async function prepare(s: ImapSession, seq: number, meta: MessageMeta, items: readonly FetchItem[], withSummary: boolean): Promise<Prepared> {
+  const p: Prepared = { seq, meta, fieldBytes: new Map() };
+  if (!withSummary) return p;
+  p.summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
+  if (!p.summary) throw new MessageGoneError(`no structure for message ${meta.uid}`);
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    if (item.kind !== 'section') continue;
+    const r = resolveSection(p.summary, item.section);
+    if (r.filter) p.fieldBytes.set(k, filterHeaderFields(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end)), r.filter));
+  }
+  return p;
+}
+
+function literal(pieces: Piece[], label: string, body: Piece, size: number): void {
+  pieces.push(`${label} {${size}}\r\n`, body);
+}
+
+function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): Piece[] {
+  const { meta } = p;
+  const pieces: Piece[] = [`* ${p.seq} FETCH (`];
+  const out: string[] = [];
+  const flushText = () => {
+    if (out.length) pieces.push(out.join(' ') + ' ');
+    out.length = 0;
+  };
+  items.forEach((item, k) => {
+    switch (item.kind) {
+      case 'UID': out.push(`UID ${meta.uid}`); break;
+      case 'FLAGS': out.push(`FLAGS ${flagList(meta.flags)}`); break;
+      case 'INTERNALDATE': out.push(`INTERNALDATE ${internalDate(meta.internalDate)}`); break;
+      case 'RFC822.SIZE': out.push(`RFC822.SIZE ${meta.size}`); break;
+      case 'MODSEQ': break;
+      case 'ENVELOPE': out.push(`ENVELOPE ${formatEnvelope(p.summary!)}`); break;
+      case 'BODY': out.push(`BODY ${formatBodyStructure(p.summary!, false)}`); break;
+      case 'BODYSTRUCTURE': out.push(`BODYSTRUCTURE ${formatBodyStructure(p.summary!, true)}`); break;
+      case 'section': {
+        flushText();
+        let start = 0;
+        let end = meta.size;
+        if (item.section.part.length > 0 || item.section.kind !== 'all') ({ start, end } = resolveSection(p.summary!, item.section));
+        const fields = p.fieldBytes.get(k);
+        let label = item.label;
+        if (item.partial) label += `<${item.partial.start}>`;
+        if (fields) {
+          const bytes = item.partial ? fields.subarray(item.partial.start, item.partial.start + item.partial.length) : fields;
+          literal(pieces, label, bytes, bytes.length);
+        } else {
+          if (item.partial) {
+            start = Math.min(end, start + item.partial.start);
+            end = Math.min(end, start + item.partial.length);
+          }
+          literal(pieces, label, { bodyId: meta.bodyId, start, end }, end - start);
+        }
+        pieces.push(' ');
+        break;
+      }
+    }
+  });
+  if (withModseq) out.push(`MODSEQ (${meta.modseq})`);
+  flushText();
+  const last = pieces[pieces.length - 1];
+  if (typeof last === 'string') pieces[pieces.length - 1] = last.replace(/ $/, '');
+  pieces.push(')\r\n');
+  return pieces;
+}
+
+async function writePieces(s: ImapSession, pieces: readonly Piece[]): Promise<void> {
+  for (const piece of pieces) {
+    if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
+      if (!s.write(piece)) await s.drained();
+      continue;
+    }
+    if (piece.end <= piece.start) continue;
+    try {
+      for await (const chunk of s.ctx.store.readBody(piece.bodyId, piece.start, piece.end)) {
+        if (!s.write(chunk)) await s.drained();
+      }
+    } catch (err) {
+      // The literal's length is already on the wire: the only honest move is to cut the connection.
+      s.abort();
+      throw err;
+    }
+  }
+}
+
+async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Promise<string> {
+  const view = s.selected!;
+  const set = parseSequenceSet(atom(cmd.args[0], 'sequence set'));
+  const plan = parseFetchItems(cmd.args.slice(1));
+  let items = plan.items;
+  if (byUidSet && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
+  const withModseq = items.some((i) => i.kind === 'MODSEQ') || plan.changedSince !== undefined;
+  if (withModseq) s.enabled.add('CONDSTORE');
+  let indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
+  if (plan.changedSince !== undefined) indexes = indexes.filter((i) => view.messages[i]!.modseq > plan.changedSince!);
+
+  // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
+  if (!view.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {
+    const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
+    if (unseen.length) {
+      const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
+      view.applyOwn(r.updated);
+      if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
+    }
+  }
+
+  const withSummary = needsSummary(items);
+  const touchesStore = withSummary || items.some((i) => i.kind === 'section');
+  let gone = false;
+  const run = async () => {
+    for (let b = 0; b < indexes.length; b += BATCH) {
+      const batch: Prepared[] = [];
+      for (const i of indexes.slice(b, b + BATCH)) {
+        const meta = view.messages[i]!;
+        try {
+          batch.push(await prepare(s, i + 1, meta, items, withSummary));
+        } catch (err) {
+          if (!(err instanceof MessageGoneError)) throw err;
+          gone = true;
+        }
+      }
+      for (const p of batch) await writePieces(s, render(p, items, withModseq));
+    }
+  };
+  if (touchesStore) await s.heavy(byUidSet ? 'UID FETCH' : 'FETCH', run);
+  else await run();
+  if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
+  return `${byUidSet ? 'UID ' : ''}FETCH completed`;
+}
+
+export const FETCH: CommandSpec = { states: SELECTED, noExpunge: true, run: (s, cmd) => fetch(s, cmd, false) };
+export const UID_FETCH: CommandSpec = { states: SELECTED, run: (s, cmd) => fetch(s, cmd, true) };

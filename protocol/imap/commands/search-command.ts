@@ -1,0 +1,72 @@
+// SEARCH and UID SEARCH, with ESEARCH result options (RFC 4731: RETURN (MIN MAX COUNT ALL)).
+// The result is computed whole from the view, then sent in one piece.
+import { MessageGoneError } from '../../../storage/errors.ts';
+import type { MessageSummary } from '../../mime/index.ts';
+import { SELECTED, type CommandSpec } from '../command.ts';
+import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
+import { evaluator, needsContent, parseSearch, usesModseq, type Candidate } from '../search/search-keys.ts';
+import { formatSet } from '../sequence-set.ts';
+import type { ImapSession } from '../session.ts';
+
+async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'COUNT', 'ALL']);
+
+async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Promise<string> {
+  const view = s.selected!;
+  let args = cmd.args;
+  let esearch: Set<string> | undefined;
+  if (args[0]?.t === 'atom' && args[0].v.toUpperCase() === 'RETURN') {
+    const opts = args[1]?.t === 'list' ? args[1].v : undefined;
+    if (!opts) throw new ParseError('RETURN needs a list');
+    esearch = new Set(opts.map((o) => atom(o, 'return option').toUpperCase()));
+    for (const o of esearch) if (!RETURN_OPTIONS.has(o)) throw new ParseError(`unknown RETURN option ${o}`);
+    if (esearch.size === 0) esearch = new Set(['ALL']);
+    args = args.slice(2);
+  }
+  const { key } = parseSearch(args);
+  const test = evaluator(key, view.messages);
+  const content = needsContent(key);
+  const run = async () => {
+    const hits: number[] = [];
+    const messages = view.messages;
+    for (let i = 0; i < messages.length; i++) {
+      const meta = messages[i]!;
+      const c: Candidate = { index: i, meta };
+      if (content) {
+        try {
+          c.content = {
+            raw: await readAll(s.ctx.store.readBody(meta.bodyId)),
+            summary: (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary,
+          };
+        } catch (err) {
+          if (err instanceof MessageGoneError) continue;
+          throw err;
+        }
+      }
+      if (test(c)) hits.push(byUidSet ? meta.uid : i + 1);
+    }
+    return hits;
+  };
+  const hits = content ? await s.heavy(byUidSet ? 'UID SEARCH' : 'SEARCH', run) : await run();
+  const modseq = usesModseq(key) ? Math.max(0, ...hits.map((h) => (byUidSet ? view.messages[view.indexOfUid(h)]! : view.messages[h - 1]!).modseq)) : undefined;
+  if (esearch) {
+    const parts = [`* ESEARCH (TAG "${cmd.tag}")${byUidSet ? ' UID' : ''}`];
+    if (hits.length && esearch.has('MIN')) parts.push(`MIN ${hits[0]}`);
+    if (hits.length && esearch.has('MAX')) parts.push(`MAX ${hits[hits.length - 1]}`);
+    if (esearch.has('COUNT')) parts.push(`COUNT ${hits.length}`);
+    if (hits.length && esearch.has('ALL')) parts.push(`ALL ${formatSet(hits)}`);
+    if (modseq !== undefined && hits.length) parts.push(`MODSEQ ${modseq}`);
+    s.send(parts.join(' '));
+  } else {
+    s.send(`* SEARCH${hits.map((h) => ' ' + h).join('')}${modseq !== undefined && hits.length ? ` (MODSEQ ${modseq})` : ''}`);
+  }
+  return `${byUidSet ? 'UID ' : ''}SEARCH completed`;
+}
+
+export const SEARCH: CommandSpec = { states: SELECTED, noExpunge: true, run: (s, cmd) => search(s, cmd, false) };
+export const UID_SEARCH: CommandSpec = { states: SELECTED, run: (s, cmd) => search(s, cmd, true) };

@@ -1,0 +1,65 @@
+// Commands valid in any state: CAPABILITY, NOOP, LOGOUT, ID, ENABLE; and CHECK.
+import { ANY, AUTHENTICATED, SELECTED, type CommandSpec } from '../command.ts';
+import { atom, ParseError } from '../parser/tokens.ts';
+import { imapString } from '../responses.ts';
+
+export const CAPABILITY: CommandSpec = {
+  states: ANY,
+  async run(s) {
+    s.send(`* CAPABILITY ${s.capabilities().join(' ')}`);
+    return 'CAPABILITY completed';
+  },
+};
+
+export const NOOP: CommandSpec = {
+  states: ANY,
+  async run() {
+    return 'NOOP completed';
+  },
+};
+
+export const CHECK: CommandSpec = {
+  states: SELECTED,
+  async run() {
+    return 'CHECK completed';
+  },
+};
+
+export const LOGOUT: CommandSpec = {
+  states: ANY,
+  async run(s, cmd) {
+    s.send('* BYE logging out');
+    s.send(`${cmd.tag} OK LOGOUT completed`);
+    s.end();
+    return 'LOGOUT completed';
+  },
+};
+
+/** RFC 2971: answer with who we are; what the client says is only logged. */
+export const ID: CommandSpec = {
+  states: ANY,
+  async run(s) {
+    s.send(`* ID (${imapString('name')} ${imapString(s.ctx.serverName)} ${imapString('vendor')} ${imapString('tegami')})`);
+    return 'ID completed';
+  },
+};
+
+const ENABLEABLE = new Set(['CONDSTORE']);
+
+/** RFC 5161. */
+export const ENABLE: CommandSpec = {
+  states: AUTHENTICATED,
+  async run(s, cmd) {
+    if (cmd.args.length === 0) throw new ParseError('ENABLE needs capability names');
+    const turned: string[] = [];
+    for (let i = 0; i < cmd.args.length; i++) {
+      const cap = atom(cmd.args[i], 'capability').toUpperCase();
+      if (ENABLEABLE.has(cap) && !s.enabled.has(cap)) {
+        s.enabled.add(cap);
+        turned.push(cap);
+      }
+    }
+    s.send(`* ENABLED${turned.map((c) => ' ' + c).join('')}`);
+    return 'ENABLE completed';
+  },
+};

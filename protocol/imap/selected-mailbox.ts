@@ -1,0 +1,146 @@
+// The session's view of its selected mailbox: sequence number n is messages[n-1]. Changes made by
+// other sessions (and deliveries) arrive as store events and wait here until the session may tell
+// the client — RFC 3501 7.4.1: never an EXPUNGE while answering FETCH, STORE or SEARCH — so the
+// numbers the client holds stay valid for as long as it may use them.
+import type { MailboxEvent, MailStore, MessageMeta } from '../../storage/types.ts';
+import { flagList } from './responses.ts';
+
+export class SelectedMailbox {
+  private pending: MailboxEvent[] = [];
+  private unwatch: (() => void) | undefined;
+  /** Messages expunged elsewhere that the client has not been told about yet. */
+  readonly ghosts = new Set<number>();
+  deleted = false;
+  highestModseq: number;
+  uidNext: number;
+
+  private constructor(
+    readonly name: string,
+    readonly readOnly: boolean,
+    readonly uidValidity: number,
+    public messages: MessageMeta[],
+    highestModseq: number,
+    uidNext: number,
+  ) {
+    this.highestModseq = highestModseq;
+    this.uidNext = uidNext;
+  }
+
+  /**
+   * Opens a view: the watch starts before the snapshot is taken, and events the snapshot already
+   * reflects are recognised and skipped, so nothing falls between the two.
+   */
+  static async open(store: MailStore, user: string, name: string, readOnly: boolean, onEvent: () => void): Promise<SelectedMailbox> {
+    const early: MailboxEvent[] = [];
+    let view: SelectedMailbox | undefined;
+    const unwatch = await store.watch(user, name, (ev) => {
+      if (view) {
+        view.pending.push(ev);
+        onEvent();
+      } else early.push(ev);
+    });
+    try {
+      const snap = await store.snapshot(user, name);
+      const m = snap.mailbox;
+      view = new SelectedMailbox(m.name, readOnly, m.uidValidity, [...snap.messages], m.highestModseq, m.uidNext);
+      view.unwatch = unwatch;
+      view.pending.push(...early);
+      return view;
+    } catch (err) {
+      unwatch();
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    this.pending = [];
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  indexOfUid(uid: number): number {
+    const a = this.messages;
+    let lo = 0;
+    let hi = a.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const u = a[mid]!.uid;
+      if (u === uid) return mid;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** Applies changes this session made itself (STORE, \Seen by FETCH) so their events are not echoed. */
+  applyOwn(metas: readonly MessageMeta[]): void {
+    for (const m of metas) {
+      const i = this.indexOfUid(m.uid);
+      if (i >= 0) this.messages[i] = m;
+      if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
+    }
+  }
+
+  /** One pass over the view however many go: each EXPUNGE names the number as it is at that moment. */
+  private removeUids(uids: readonly number[], out: string[]): void {
+    const idx = uids.map((u) => this.indexOfUid(u)).filter((i) => i >= 0).sort((a, b) => a - b);
+    if (idx.length === 0) return;
+    idx.forEach((i, k) => out.push(`* ${i - k + 1} EXPUNGE`));
+    const gone = new Set(idx);
+    this.messages = this.messages.filter((m, i) => {
+      if (!gone.has(i)) return true;
+      this.ghosts.delete(m.uid);
+      return false;
+    });
+  }
+
+  /**
+   * Brings the view up to date and returns the untagged responses that tell the client.
+   * With `allowExpunge` false, expunges wait (the messages stay visible as ghosts).
+   */
+  sync(allowExpunge: boolean, withModseq: boolean): string[] {
+    const out: string[] = [];
+    const keep: MailboxEvent[] = [];
+    for (const ev of this.pending) {
+      switch (ev.type) {
+        case 'exists': {
+          const last = this.messages.length ? this.messages[this.messages.length - 1]!.uid : 0;
+          const fresh = ev.messages.filter((m) => m.uid > last);
+          if (fresh.length === 0) break;
+          this.messages.push(...fresh);
+          this.uidNext = Math.max(this.uidNext, fresh[fresh.length - 1]!.uid + 1);
+          for (const m of fresh) this.highestModseq = Math.max(this.highestModseq, m.modseq);
+          out.push(`* ${this.messages.length} EXISTS`);
+          break;
+        }
+        case 'flags':
+          for (const m of ev.messages) {
+            const i = this.indexOfUid(m.uid);
+            this.highestModseq = Math.max(this.highestModseq, m.modseq);
+            if (i < 0 || this.messages[i]!.modseq >= m.modseq) continue;
+            this.messages[i] = m;
+            out.push(`* ${i + 1} FETCH (${withModseq ? `MODSEQ (${m.modseq}) ` : ''}UID ${m.uid} FLAGS ${flagList(m.flags)})`);
+          }
+          break;
+        case 'expunge':
+          this.highestModseq = Math.max(this.highestModseq, ev.modseq);
+          if (!allowExpunge) {
+            for (const u of ev.uids) if (this.indexOfUid(u) >= 0) this.ghosts.add(u);
+            keep.push(ev);
+            break;
+          }
+          this.removeUids(ev.uids, out);
+          break;
+        case 'deleted':
+          this.deleted = true;
+          break;
+      }
+    }
+    this.pending = keep;
+    return out;
+  }
+}

@@ -1,0 +1,76 @@
+// Sequence sets (RFC 3501 9: "1:4,7,9:*"), resolved against a mailbox view in O(k log n) for k
+// ranges — never a scan per message.
+import type { MessageMeta } from '../../storage/types.ts';
+import { ParseError } from './parser/tokens.ts';
+
+/** Inclusive ranges; `Infinity` stands for "*". */
+export type SequenceSet = [number, number][];
+
+const NUMBER = /^[1-9]\d{0,9}$/;
+
+function bound(s: string): number {
+  if (s === '*') return Infinity;
+  if (!NUMBER.test(s) || Number(s) > 0xffffffff) throw new ParseError(`bad number in sequence set: ${s}`);
+  return Number(s);
+}
+
+export function parseSequenceSet(s: string): SequenceSet {
+  if (!s) throw new ParseError('empty sequence set');
+  return s.split(',').map((item) => {
+    const [a, b, extra] = item.split(':');
+    if (extra !== undefined) throw new ParseError(`bad range: ${item}`);
+    const x = bound(a!);
+    const y = b === undefined ? x : bound(b);
+    return x <= y ? [x, y] : [y, x];
+  });
+}
+
+export const isSequenceSet = (s: string): boolean => /^(\d+|\*)(:(\d+|\*))?(,(\d+|\*)(:(\d+|\*))?)*$/.test(s);
+
+/** Indexes (0-based, ascending, unique) of the messages a set of sequence numbers names. */
+export function bySequence(set: SequenceSet, count: number): number[] {
+  const picked = new Set<number>();
+  for (const [a, b] of set) {
+    const from = a === Infinity ? count : a;
+    const to = Math.min(b === Infinity ? count : b, count);
+    for (let n = from; n <= to; n++) picked.add(n - 1);
+  }
+  return [...picked].sort((x, y) => x - y);
+}
+
+function lowerBound(messages: readonly MessageMeta[], uid: number): number {
+  let lo = 0;
+  let hi = messages.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (messages[mid]!.uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Indexes of the messages whose UIDs the set names; "*" is the highest UID in the view. */
+export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): number[] {
+  if (messages.length === 0) return [];
+  const max = messages[messages.length - 1]!.uid;
+  const picked = new Set<number>();
+  for (const [a0, b0] of set) {
+    let a = a0 === Infinity ? max : a0;
+    let b = b0 === Infinity ? max : b0;
+    if (a > b) [a, b] = [b, a];
+    for (let i = lowerBound(messages, a); i < messages.length && messages[i]!.uid <= b; i++) picked.add(i);
+  }
+  return [...picked].sort((x, y) => x - y);
+}
+
+/** Ascending numbers as a compact set: 1,2,3,5 → "1:3,5". */
+export function formatSet(nums: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < nums.length; ) {
+    let j = i;
+    while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+    out.push(i === j ? String(nums[i]) : `${nums[i]}:${nums[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}

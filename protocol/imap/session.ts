@@ -1,0 +1,281 @@
+// One IMAP connection: framing, the state machine, dispatch to command modules, and the moments at
+// which untagged updates from other sessions are told to the client.
+import type { Socket } from 'node:net';
+import {
+  MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+} from '../../storage/errors.ts';
+import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
+import { ImapError, type SessionState } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
+import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
+import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
+import type { SelectedMailbox } from './selected-mailbox.ts';
+
+const MAX_BAD_COMMANDS = 20;
+const AUTHENTICATED_IDLE_MS = 30 * 60_000;
+
+export class ImapSession {
+  state: SessionState = 'not-authenticated';
+  user: string | undefined;
+  selected: SelectedMailbox | undefined;
+  /** Extensions the client turned on with ENABLE (or implicitly, e.g. CONDSTORE by a MODSEQ fetch). */
+  readonly enabled = new Set<string>();
+  private readonly reader: CommandReader;
+  private readonly queue: ReaderEvent[] = [];
+  private busy = false;
+  private lineWaiter: ((line: string | undefined) => void) | undefined;
+  private updateWaiter: (() => void) | undefined;
+  private badCommands = 0;
+  private sessionAdmission: Admitted | undefined;
+  private loginAdmission: Admitted | undefined;
+  private closed = false;
+
+  constructor(readonly socket: Socket, readonly ctx: SessionContext) {
+    this.reader = new CommandReader({
+      maxLine: 64 * 1024,
+      maxLiteral: ctx.maxMessageSize,
+      maxNonSyncLiteral: ctx.maxMessageSize,
+      maxCommand: ctx.maxMessageSize + 1024 * 1024,
+    });
+  }
+
+  start(): void {
+    const s = this.socket;
+    s.on('error', () => this.close());
+    s.on('close', () => this.close());
+    const admission = this.ctx.governor.admitSession('imap', s.remoteAddress ?? '');
+    if (admission.refused) {
+      s.end(`* BYE [UNAVAILABLE] ${admission.text}\r\n`);
+      return;
+    }
+    this.sessionAdmission = admission;
+    s.setTimeout(this.ctx.idleTimeoutMs, () => {
+      this.send('* BYE idle for too long, closing');
+      this.end();
+    });
+    s.on('data', (d: Buffer) => this.onEvents(this.reader.push(d)));
+    this.send(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.ctx.serverName} IMAP4rev1 ready`);
+  }
+
+  capabilities(): string[] {
+    const caps = [
+      'IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',
+      'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'ESEARCH', `APPENDLIMIT=${this.ctx.maxMessageSize}`,
+    ];
+    if (this.state === 'not-authenticated') caps.push('AUTH=PLAIN');
+    return caps;
+  }
+
+  // ---- input -------------------------------------------------------------------------------
+
+  private onEvents(events: ReaderEvent[]): void {
+    for (const ev of events) {
+      if (this.lineWaiter && ev.kind === 'command') {
+        const w = this.lineWaiter;
+        this.lineWaiter = undefined;
+        w(ev.parts.map((p) => ('text' in p ? p.text : p.literal.toString('latin1'))).join(''));
+      } else this.queue.push(ev);
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const ev = this.queue.shift()!;
+        switch (ev.kind) {
+          case 'command':
+            await this.execute(ev.parts);
+            break;
+          case 'literal-request':
+            this.onLiteralRequest(ev.tag, ev.size, ev.partial);
+            break;
+          case 'too-long':
+            this.bad(`${ev.tag} BAD line too long`);
+            break;
+          case 'fatal':
+            this.send(`* BYE ${ev.text}`);
+            this.end();
+            break;
+        }
+        if (this.socket.writableNeedDrain) await this.drained();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private onLiteralRequest(tag: string, size: number, partial: readonly CommandPart[]): void {
+    const first = partial[0];
+    const isAppend = first !== undefined && 'text' in first && /^\S+\s+APPEND\b/i.test(first.text);
+    if (isAppend && size > this.ctx.maxMessageSize) {
+      this.send(`${tag} NO [TOOBIG] message larger than ${this.ctx.maxMessageSize} octets`);
+      this.onEvents(this.reader.decide(false, size));
+      return;
+    }
+    this.send('+ Ready for literal data');
+    this.onEvents(this.reader.decide(true, size));
+  }
+
+  /** The next line from the client (for AUTHENTICATE and IDLE continuations). */
+  readLine(): Promise<string | undefined> {
+    const queued = this.queue.findIndex((e) => e.kind === 'command');
+    if (queued >= 0) {
+      const ev = this.queue.splice(queued, 1)[0] as Extract<ReaderEvent, { kind: 'command' }>;
+      return Promise.resolve(ev.parts.map((p) => ('text' in p ? p.text : '')).join(''));
+    }
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.lineWaiter = resolve));
+  }
+
+  // ---- commands ------------------------------------------------------------------------------
+
+  private async execute(parts: readonly CommandPart[]): Promise<void> {
+    let cmd: ParsedCommand;
+    try {
+      cmd = parseCommand(parts);
+    } catch (err) {
+      const tag = /^([^\s(){%*"\\\]]+)/.exec(('text' in parts[0]! ? parts[0].text : '') || '')?.[1] ?? '*';
+      return this.bad(`${tag} BAD ${(err as Error).message}`);
+    }
+    const spec = COMMANDS[cmd.name];
+    if (!spec) return this.bad(`${cmd.tag} BAD unknown command ${cmd.name.slice(0, 32)}`);
+    if (!spec.states.includes(this.state)) {
+      const why = this.state === 'not-authenticated' ? 'log in first' : this.state === 'authenticated' ? 'select a mailbox first' : 'not allowed now';
+      return this.bad(`${cmd.tag} BAD ${cmd.name} not allowed: ${why}`);
+    }
+    let tagged: string;
+    try {
+      tagged = `${cmd.tag} OK ${await spec.run(this, cmd)}`;
+    } catch (err) {
+      tagged = this.errorReply(cmd, err);
+      if (tagged.startsWith(`${cmd.tag} BAD`)) this.badCommands++;
+    }
+    if (this.closed) return;
+    this.flushUpdates(!spec.noExpunge);
+    this.send(tagged);
+    if (this.badCommands >= MAX_BAD_COMMANDS) {
+      this.send('* BYE too many bad commands');
+      this.end();
+    }
+  }
+
+  private errorReply(cmd: ParsedCommand, err: unknown): string {
+    const t = cmd.tag;
+    if (err instanceof ImapError) return err.render(t);
+    if (err instanceof ParseError) return `${t} BAD ${err.message}`;
+    if (err instanceof OverloadedError) return `${t} NO [UNAVAILABLE] server busy, try again later`;
+    if (err instanceof StoreUnavailableError) return `${t} NO [UNAVAILABLE] mailbox temporarily unavailable, try again later`;
+    if (err instanceof MailboxNotFoundError) return `${t} NO [NONEXISTENT] no such mailbox`;
+    if (err instanceof MailboxExistsError) return `${t} NO [ALREADYEXISTS] mailbox already exists`;
+    if (err instanceof StoreRuleError) return `${t} NO [CANNOT] ${err.message}`;
+    if (err instanceof MessageGoneError) return `${t} NO [EXPUNGEISSUED] some messages were expunged`;
+    if (err instanceof UnknownUserError) return `${t} NO [UNAVAILABLE] mailbox not available`;
+    this.ctx.log.error({ err, command: cmd.name, user: this.user }, 'imap command failed');
+    return `${t} NO [SERVERBUG] internal error`;
+  }
+
+  private bad(line: string): void {
+    this.send(line);
+    if (++this.badCommands >= MAX_BAD_COMMANDS) {
+      this.send('* BYE too many bad commands');
+      this.end();
+    }
+  }
+
+  /** Tells the client what changed in the selected mailbox (EXISTS, FETCH FLAGS, EXPUNGE). */
+  flushUpdates(allowExpunge: boolean): void {
+    if (!this.selected) return;
+    const lines = this.selected.sync(allowExpunge, this.enabled.has('CONDSTORE'));
+    if (lines.length) this.write(lines.join('\r\n') + '\r\n');
+    if (this.selected.deleted) {
+      this.send('* BYE the selected mailbox was deleted');
+      this.end();
+    }
+  }
+
+  /** Called by the selected mailbox's watcher; wakes an IDLE. */
+  notify(): void {
+    this.updateWaiter?.();
+  }
+
+  /** Resolves at the next store event for the selected mailbox (IDLE). */
+  nextUpdate(): Promise<void> {
+    return new Promise((r) => (this.updateWaiter = () => {
+      this.updateWaiter = undefined;
+      r();
+    }));
+  }
+
+  heavy<T>(command: string, work: () => Promise<T>): Promise<T> {
+    return this.ctx.governor.heavy('imap', this.user ?? '', command, work);
+  }
+
+  loggedIn(user: string, admission: Admitted): void {
+    this.user = user;
+    this.loginAdmission = admission;
+    this.state = 'authenticated';
+    this.socket.setTimeout(Math.max(this.ctx.idleTimeoutMs, AUTHENTICATED_IDLE_MS));
+  }
+
+  deselect(): void {
+    this.selected?.close();
+    this.selected = undefined;
+    if (this.state === 'selected') this.state = 'authenticated';
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  send(line: string): void {
+    this.write(line + '\r\n');
+  }
+
+  write(data: string | Buffer): boolean {
+    if (this.closed || this.socket.destroyed) return true;
+    return this.socket.write(data);
+  }
+
+  drained(): Promise<void> {
+    if (this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** An answer that failed half-way cannot be finished: cut the connection. */
+  abort(): void {
+    this.socket.destroy();
+    this.close();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.socket.end();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.state = 'logout';
+    this.selected?.close();
+    this.selected = undefined;
+    this.lineWaiter?.(undefined);
+    this.lineWaiter = undefined;
+    this.updateWaiter?.();
+    this.loginAdmission?.release();
+    this.sessionAdmission?.release();
+  }
+}
