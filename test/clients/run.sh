@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Real mail clients against a real tegami server process — the promise of the project, checked the
+# way a user would see it: a "leave a copy on the server" client downloads new mail once, and never
+# again, not even after the server restarts.
+#
+#   deliver 20 -> every client downloads 20
+#   restart the server (same data directory)
+#   cycle 2    -> every client downloads 0
+#   deliver 5  -> every client downloads 5
+#
+# Scenarios (SCENARIOS="cli tb-pop3 tb-imap" by default):
+#   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
+#            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
+#   tb-pop3  Thunderbird (real GUI under Xvfb), POP3 with "leave messages on server"
+#   tb-imap  Thunderbird, IMAP with offline bodies
+# Uses the client harness in ../shared/clients (beside the repository). Logs: $TEGAMI_CLIENT_LOGS
+# (default a temp dir), printed at the end. Prints CHECK lines and a final "N passed, M failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+HARNESS="${HARNESS:-$ROOT/../shared/clients}"
+[ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
+SCENARIOS="${SCENARIOS:-cli tb-pop3 tb-imap}"
+LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
+mkdir -p "$LOGS"
+export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
+passed=0; failed=0
+SERVER_PID=""
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+check() { # name expected got [logfile]
+  if [ "$2" = "$3" ]; then passed=$((passed + 1)); echo "CHECK $1 expected=$2 got=$3 PASS"
+  else
+    failed=$((failed + 1)); echo "CHECK $1 expected=$2 got=$3 FAIL"
+    [ -n "${4:-}" ] && [ -f "$4" ] && { echo "---- last lines of $4"; tail -n 25 "$4"; echo "----"; }
+  fi
+}
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+
+free_ports() { python3 -c 'import socket
+ss=[socket.socket() for _ in range(4)]
+[s.bind(("127.0.0.1",0)) for s in ss]
+print(" ".join(str(s.getsockname()[1]) for s in ss))'; }
+
+start_server() { # data dir; ports stay the same across restarts (client profiles remember them)
+  local data=$1 out="$LOGS/server.out"
+  : > "$out"
+  node "$ROOT/bin/tegami.js" serve --data "$data" --host 127.0.0.1 --pop3-port "$POP3_PORT" --imap-port "$IMAP_PORT" \
+    --smtp-port "$SMTP_PORT" --lmtp-port "$LMTP_PORT" --user "$MAIL_USER:$MAIL_PASS" --log-level info \
+    > "$out" 2>> "$LOGS/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 1 300); do
+    grep -q '^ready ' "$out" && { log "server up: $(cat "$out")"; return 0; }
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "server did not start"; tail -n 20 "$LOGS/server.log" >&2; return 1
+}
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
+}
+trap stop_server EXIT
+
+new_server() { # fresh data dir and ports for a scenario
+  stop_server
+  read -r POP3_PORT IMAP_PORT SMTP_PORT LMTP_PORT <<< "$(free_ports)"
+  export POP3_PORT IMAP_PORT SMTP_PORT
+  DATA=$(mktemp -d "$LOGS/data.XXXX")
+  start_server "$DATA"
+}
+restart_server() { log "restarting the server on the same data"; stop_server; start_server "$DATA"; }
+deliver() { python3 "$HARNESS/deliver.py" --method smtp "$1" >> "$LOGS/deliver.log" 2>&1; }
+on_server() { python3 "$HARNESS/pop3-check.py" 2>/dev/null | sed -n 's/^pop3_messages=\([0-9]*\).*/\1/p'; }
+
+fetchmail_cycle() { # workdir → downloaded count (keep on server, UIDLs in an id file)
+  local w=$1
+  mkdir -p "$w"; touch "$w/mail"
+  cat > "$w/fetchmailrc" <<EOF
+set no syslog
+poll $MAIL_HOST protocol pop3 port $POP3_PORT uidl
+  user "$MAIL_USER" password "$MAIL_PASS" keep sslproto '' mda "/usr/bin/tee -a $w/mail"
+EOF
+  chmod 600 "$w/fetchmailrc"
+  local before after
+  before=$(grep -ci '^Message-ID:' "$w/mail")
+  HOME="$w" fetchmail -f "$w/fetchmailrc" --idfile "$w/fetchids" --nodetach --nosyslog -t 30 >> "$w/fetchmail.log" 2>&1
+  local rc=$?
+  after=$(grep -ci '^Message-ID:' "$w/mail")
+  # exit 1 = "no new mail", which is a success for cycle 2
+  [ $rc = 0 ] || [ $rc = 1 ] || echo "fetchmail exit $rc" >> "$w/fetchmail.log"
+  echo $((after - before))
+}
+
+cli_client_cycle() { # client cycle expected
+  local c=$1 cyc=$2 exp=$3 out got
+  case $c in
+    mpop) out=$("$HARNESS/pop3-mpop.sh" "$LOGS/mpop" 2>> "$LOGS/mpop.err"); got=$(field "$out" downloaded) ;;
+    mbsync) out=$("$HARNESS/imap-mbsync.sh" "$LOGS/mbsync" 2>> "$LOGS/mbsync.err"); got=$(field "$out" synced) ;;
+    fetchmail) got=$(fetchmail_cycle "$LOGS/fetchmail") ;;
+  esac
+  check "$c.cycle$cyc" "$exp" "${got:-error}" "$LOGS/$c.err"
+}
+
+scenario_cli() {
+  log "scenario cli: mpop, fetchmail, mbsync, poplib, imaplib, curl"
+  new_server || { check cli.server-start ok fail; return; }
+  local clients="mpop fetchmail mbsync"
+  deliver 20
+  for c in $clients; do cli_client_cycle "$c" 1 20; done
+  restart_server
+  for c in $clients; do cli_client_cycle "$c" 2 0; done
+  deliver 5
+  for c in $clients; do cli_client_cycle "$c" 3 5; done
+  check cli.mpop.unique-messages 25 "$(grep -hi '^Message-ID:' "$LOGS/mpop/mbox" 2>/dev/null | sort -u | wc -l)"
+  check cli.fetchmail.unique-messages 25 "$(grep -hi '^Message-ID:' "$LOGS/fetchmail/mail" 2>/dev/null | sort -u | wc -l)"
+  check cli.mbsync.unique-messages 25 "$(grep -rhi '^Message-ID:' "$LOGS/mbsync/Maildir/INBOX" 2>/dev/null | sort -u | wc -l)"
+  local out
+  out=$(python3 "$HARNESS/pop3-check.py" --expect 25 2>&1); echo "$out" > "$LOGS/pop3-check.out"
+  check cli.poplib-check ok "$(echo "$out" | sed -n 's/.*result=\([a-zA-Z]*\).*/\1/p')" "$LOGS/pop3-check.out"
+  out=$(python3 "$HARNESS/imap-check.py" --expect 25 2>&1); echo "$out" > "$LOGS/imap-check.out"
+  check cli.imaplib-check ok "$(echo "$out" | sed -n 's/.*result=\([a-zA-Z]*\).*/\1/p')" "$LOGS/imap-check.out"
+  out=$(bash "$HARNESS/curl-smoke.sh" 25 2>&1); echo "$out" > "$LOGS/curl-smoke.out"
+  check cli.curl-smoke ok "$(echo "$out" | sed -n 's/.*result=\([a-zA-Z]*\).*/\1/p' | tail -1)" "$LOGS/curl-smoke.out"
+  check cli.server-still-has-all 25 "$(on_server)"
+}
+
+scenario_tb() { # pop3|imap
+  local proto=$1 w="$LOGS/tb-$1" out
+  log "scenario tb-$proto: Thunderbird under Xvfb"
+  new_server || { check "tb-$proto.server-start" ok fail; return; }
+  deliver 20
+  for cyc in 1 2 3; do
+    case $cyc in 2) restart_server ;; 3) deliver 5 ;; esac
+    case $cyc in 1) exp=20 ;; 2) exp=0 ;; 3) exp=5 ;; esac
+    out=$(TB_TIMEOUT="${TB_TIMEOUT:-120}" bash "$HARNESS/thunderbird/tb-cycle.sh" "$w" "$proto" 2>> "$LOGS/tb-$proto.err")
+    echo "  $out" >&2
+    check "tb-$proto.cycle$cyc.downloaded" "$exp" "$(field "$out" downloaded)" "$LOGS/tb-$proto.err"
+    check "tb-$proto.cycle$cyc.result" ok "$(field "$out" result)" "$w/logs/cycle$cyc.log"
+  done
+  check "tb-$proto.local-total" 25 "$(field "$out" local_total)"
+  [ "$proto" = pop3 ] && check tb-pop3.popstate-uidls 25 "$(field "$out" popstate_uidls)"
+  check "tb-$proto.server-still-has-all" 25 "$(on_server)"
+}
+
+t0=$(date +%s)
+for s in $SCENARIOS; do
+  case $s in
+    cli) scenario_cli ;;
+    tb-pop3) scenario_tb pop3 ;;
+    tb-imap) scenario_tb imap ;;
+    *) echo "unknown scenario $s" >&2; failed=$((failed + 1)) ;;
+  esac
+done
+stop_server
+echo "client logs: $LOGS ($(( $(date +%s) - t0 )) s)"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

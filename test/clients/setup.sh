@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the real mail clients the client tests drive (Debian packages; run as root).
+# Quick when everything is already there.
+set -euo pipefail
+PKGS=(mpop isync curl fetchmail python3 util-linux thunderbird xvfb xdotool imagemagick x11-apps libnss3-tools fonts-dejavu-core)
+have_all() {
+  command -v mpop && command -v mbsync && command -v curl && command -v fetchmail && command -v Xvfb &&
+    command -v xdotool && [ -x /usr/lib/thunderbird/thunderbird ]
+}
+if have_all >/dev/null 2>&1; then echo "mail clients already installed"; exit 0; fi
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${PKGS[@]}"
+have_all >/dev/null || { echo "some clients are still missing" >&2; exit 1; }
+echo "mail clients installed"
