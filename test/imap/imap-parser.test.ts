@@ -1,0 +1,129 @@
+// The IMAP command grammar: literals, quoting, lists, sequence sets, sections — and random bytes
+// never throw anything but a ParseError.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CommandReader, type CommandPart, type ReaderEvent } from '../../protocol/imap/parser/command-reader.ts';
+import { parseCommand, ParseError, type Token } from '../../protocol/imap/parser/tokens.ts';
+import { parseFetchItems } from '../../protocol/imap/fetch/fetch-items.ts';
+import { byUid, bySequence, formatSet, parseSequenceSet } from '../../protocol/imap/sequence-set.ts';
+import { decodeMailboxName, encodeMailboxName } from '../../protocol/imap/mailbox-name.ts';
+
+const limits = { maxLine: 1000, maxLiteral: 10_000, maxNonSyncLiteral: 10_000, maxCommand: 20_000 };
+
+function frame(input: string): ReaderEvent[] {
+  const r = new CommandReader(limits);
+  const out: ReaderEvent[] = [];
+  const pending = [...r.push(Buffer.from(input, 'latin1'))];
+  while (pending.length) {
+    const ev = pending.shift()!;
+    out.push(ev);
+    if (ev.kind === 'literal-request') pending.push(...r.decide(true, ev.size));
+  }
+  return out;
+}
+
+const commandParts = (evs: ReaderEvent[]): CommandPart[][] =>
+  evs.filter((e): e is Extract<ReaderEvent, { kind: 'command' }> => e.kind === 'command').map((e) => e.parts);
+
+describe('IMAP framing', () => {
+  it('collects synchronising and non-synchronising literals into one command', () => {
+    const evs = frame('a1 LOGIN {5}\r\nalice {6+}\r\nsecret\r\n');
+    expect(evs[0]!.kind).toBe('literal-request');
+    const [parts] = commandParts(evs);
+    const cmd = parseCommand(parts!);
+    expect(cmd).toMatchObject({ tag: 'a1', name: 'LOGIN' });
+    expect(cmd.args.map((a) => (a.t === 'literal' ? a.v.toString() : a))).toEqual(['alice', 'secret']);
+  });
+
+  it('refuses a line over the limit and keeps going with the next one', () => {
+    const evs = frame(`a1 NOOP ${'x'.repeat(2000)}\r\na2 NOOP\r\n`);
+    expect(evs[0]).toMatchObject({ kind: 'too-long', tag: 'a1' });
+    expect(parseCommand(commandParts(evs)[0]!).tag).toBe('a2');
+  });
+
+  it('treats an oversized non-synchronising literal as fatal', () => {
+    expect(frame('a1 APPEND INBOX {999999+}\r\n')[0]).toMatchObject({ kind: 'fatal' });
+  });
+});
+
+describe('IMAP parser', () => {
+  const parse = (line: string) => parseCommand([{ text: line }]);
+
+  it('parses quoted strings, lists, NIL-like atoms and UID commands', () => {
+    const c = parse('t UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.100>)');
+    expect(c.name).toBe('UID FETCH');
+    expect(c.args[0]).toEqual({ t: 'atom', v: '1:*' });
+    const items = parseFetchItems(c.args.slice(1)).items;
+    expect(items[1]).toMatchObject({ kind: 'section', label: 'BODY[HEADER.FIELDS (FROM TO)]', peek: true, partial: { start: 0, length: 100 } });
+    expect(parse('t LOGIN "al\\"ice" "p w"').args).toEqual([{ t: 'string', v: 'al"ice' }, { t: 'string', v: 'p w' }]);
+  });
+
+  it('rejects malformed commands with a ParseError', () => {
+    for (const bad of ['', 't', 't LOGIN "unterminated', 't FETCH 1 (FLAGS', 't FETCH 1 FLAGS)', '+ NOOP', 't FETCH 1 BODY[1.X]']) {
+      expect(() => {
+        const c = parse(bad);
+        if (c.name === 'FETCH') parseFetchItems(c.args.slice(1));
+      }).toThrow(ParseError);
+    }
+  });
+
+  it('round-trips generated valid commands', () => {
+    const atomArb = fc.stringMatching(/^[A-Za-z0-9.\-_]{1,12}$/);
+    const quotedArb = fc.string({ maxLength: 20 }).filter((s) => !/[\r\n]/.test(s));
+    const tokenArb: fc.Arbitrary<Token> = fc.letrec<{ tok: Token }>((tie) => ({
+      tok: fc.oneof(
+        { depthSize: 'small' },
+        atomArb.map((v) => ({ t: 'atom' as const, v })),
+        quotedArb.map((v) => ({ t: 'string' as const, v })),
+        fc.array(tie('tok'), { maxLength: 4 }).map((v) => ({ t: 'list' as const, v })),
+      ),
+    })).tok;
+    const render = (t: Token): string =>
+      t.t === 'atom' ? t.v : t.t === 'string' ? `"${t.v.replace(/[\\"]/g, '\\$&')}"` : t.t === 'list' ? `(${t.v.map(render).join(' ')})` : '';
+    fc.assert(
+      fc.property(atomArb, fc.array(tokenArb, { maxLength: 6 }), (tag, args) => {
+        const c = parse(`${tag} NOOP ${args.map(render).join(' ')}`.trimEnd());
+        expect(c.tag).toBe(tag);
+        expect(c.args).toEqual(args);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws anything but a ParseError on random input', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const r = new CommandReader(limits);
+        for (const ev of r.push(Buffer.from([...bytes, 13, 10]))) {
+          if (ev.kind !== 'command') continue;
+          try {
+            const c = parseCommand(ev.parts);
+            if (c.name.endsWith('FETCH')) parseFetchItems(c.args.slice(1));
+          } catch (err) {
+            if (!(err instanceof ParseError)) throw err;
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('sequence sets and mailbox names', () => {
+  it('resolves sequence and UID sets, "*" included, in both orders', () => {
+    const metas = [3, 5, 9, 12].map((uid) => ({ uid }) as never);
+    expect(bySequence(parseSequenceSet('2:*'), 4)).toEqual([1, 2, 3]);
+    expect(bySequence(parseSequenceSet('4:2,1'), 4)).toEqual([0, 1, 2, 3]);
+    expect(byUid(parseSequenceSet('6:*'), metas)).toEqual([2, 3]);
+    expect(byUid(parseSequenceSet('100:*'), metas)).toEqual([3]);
+    expect(formatSet([1, 2, 3, 5, 7, 8])).toBe('1:3,5,7:8');
+    expect(() => parseSequenceSet('0:3')).toThrow(ParseError);
+  });
+
+  it('encodes modified UTF-7 both ways', () => {
+    expect(encodeMailboxName('Entwürfe')).toBe('Entw&APw-rfe');
+    expect(encodeMailboxName('日本語')).toBe('&ZeVnLIqe-');
+    expect(encodeMailboxName('A&B')).toBe('A&-B');
+    for (const n of ['Entwürfe', '日本語', 'A&B', 'plain']) expect(decodeMailboxName(encodeMailboxName(n))).toBe(n);
+  });
+});
