@@ -4,6 +4,7 @@
 // numbers the client holds stay valid for as long as it may use them.
 import type { MailboxEvent, MailStore, MessageMeta } from '../../storage/types.ts';
 import { flagList } from './responses.ts';
+import { formatSet } from './sequence-set.ts';
 
 export class SelectedMailbox {
   private pending: MailboxEvent[] = [];
@@ -86,10 +87,12 @@ export class SelectedMailbox {
   }
 
   /** One pass over the view however many go: each EXPUNGE names the number as it is at that moment. */
-  private removeUids(uids: readonly number[], out: string[]): void {
+  private removeUids(uids: readonly number[], out: string[], qresync: boolean): void {
     const idx = uids.map((u) => this.indexOfUid(u)).filter((i) => i >= 0).sort((a, b) => a - b);
     if (idx.length === 0) return;
-    idx.forEach((i, k) => out.push(`* ${i - k + 1} EXPUNGE`));
+    // RFC 7162 3.2.10: with QRESYNC on, one VANISHED replaces the EXPUNGEs
+    if (qresync) out.push(`* VANISHED ${formatSet(idx.map((i) => this.messages[i]!.uid))}`);
+    else idx.forEach((i, k) => out.push(`* ${i - k + 1} EXPUNGE`));
     const gone = new Set(idx);
     this.messages = this.messages.filter((m, i) => {
       if (!gone.has(i)) return true;
@@ -102,7 +105,7 @@ export class SelectedMailbox {
    * Brings the view up to date and returns the untagged responses that tell the client.
    * With `allowExpunge` false, expunges wait (the messages stay visible as ghosts).
    */
-  sync(allowExpunge: boolean, withModseq: boolean): string[] {
+  sync(allowExpunge: boolean, withModseq: boolean, qresync = false): string[] {
     const out: string[] = [];
     const keep: MailboxEvent[] = [];
     for (const ev of this.pending) {
@@ -133,7 +136,7 @@ export class SelectedMailbox {
             keep.push(ev);
             break;
           }
-          this.removeUids(ev.uids, out);
+          this.removeUids(ev.uids, out, qresync);
           break;
         case 'deleted':
           this.deleted = true;

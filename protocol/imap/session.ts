@@ -60,7 +60,7 @@ export class ImapSession {
   capabilities(): string[] {
     const caps = [
       'IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',
-      'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'ESEARCH', `APPENDLIMIT=${this.ctx.maxMessageSize}`,
+      'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', `APPENDLIMIT=${this.ctx.maxMessageSize}`,
     ];
     if (this.state === 'not-authenticated') caps.push('AUTH=PLAIN');
     return caps;
@@ -188,7 +188,7 @@ export class ImapSession {
   /** Tells the client what changed in the selected mailbox (EXISTS, FETCH FLAGS, EXPUNGE). */
   flushUpdates(allowExpunge: boolean): void {
     if (!this.selected) return;
-    const lines = this.selected.sync(allowExpunge, this.enabled.has('CONDSTORE'));
+    const lines = this.selected.sync(allowExpunge, this.enabled.has('CONDSTORE'), this.enabled.has('QRESYNC'));
     if (lines.length) this.write(lines.join('\r\n') + '\r\n');
     if (this.selected.deleted) {
       this.send('* BYE the selected mailbox was deleted');

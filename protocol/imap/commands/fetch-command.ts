@@ -11,9 +11,9 @@ import {
 } from '../../mime/index.ts';
 import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
-import { atom, type ParsedCommand } from '../parser/tokens.ts';
+import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { flagList, internalDate } from '../responses.ts';
-import { byUid, bySequence, parseSequenceSet } from '../sequence-set.ts';
+import { byUid, bySequence, formatSet, parseSequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 
 const BATCH = 256;
@@ -135,6 +135,12 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   if (withModseq) s.enabled.add('CONDSTORE');
   let indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
   if (plan.changedSince !== undefined) indexes = indexes.filter((i) => view.messages[i]!.modseq > plan.changedSince!);
+  if (plan.vanished) {
+    if (!byUidSet || !s.enabled.has('QRESYNC')) throw new ParseError('VANISHED needs UID FETCH and ENABLE QRESYNC');
+    const changes = await s.ctx.store.changesSince(s.user!, view.name, plan.changedSince!);
+    const gone = changes.vanished.filter((u) => set.some(([a, b]) => u >= a && u <= b));
+    if (gone.length) s.send(`* VANISHED (EARLIER) ${formatSet(gone)}`);
+  }
 
   // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
   if (!view.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {

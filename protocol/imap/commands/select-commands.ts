@@ -2,31 +2,73 @@
 // SELECT answers from one snapshot, built whole before the first line is written; if the store
 // cannot answer, the client gets NO [UNAVAILABLE] and no state change it could see (invariant 2).
 import { AUTHENTICATED, ImapError, SELECTED, type CommandSpec } from '../command.ts';
-import { atom, list, ParseError } from '../parser/tokens.ts';
+import type { ChangesSince } from '../../../storage/types.ts';
+import { atom, list, ParseError, type Token } from '../parser/tokens.ts';
 import { flagList } from '../responses.ts';
 import { SelectedMailbox } from '../selected-mailbox.ts';
-import { byUid, parseSequenceSet } from '../sequence-set.ts';
+import { byUid, formatSet, parseSequenceSet, type SequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 import { mailboxArg } from './mailbox-commands.ts';
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
+interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  known?: SequenceSet;
+}
+
+/** (CONDSTORE) and (QRESYNC (uidvalidity modseq [known-uids])) — RFC 7162. */
+function selectParameters(s: ImapSession, params: readonly Token[]): QresyncParams | undefined {
+  let qresync: QresyncParams | undefined;
+  for (const p of params) {
+    const opts = list(p, 'select parameters');
+    for (let k = 0; k < opts.length; k++) {
+      const o = atom(opts[k], 'select parameter').toUpperCase();
+      if (o === 'CONDSTORE') s.enabled.add('CONDSTORE');
+      else if (o === 'QRESYNC') {
+        if (!s.enabled.has('QRESYNC')) throw new ImapError('BAD', undefined, 'ENABLE QRESYNC first');
+        const q = list(opts[++k], 'QRESYNC parameters');
+        const uidValidity = Number(atom(q[0], 'uidvalidity'));
+        const modseq = Number(atom(q[1], 'modseq'));
+        if (!Number.isInteger(uidValidity) || !Number.isInteger(modseq)) throw new ParseError('bad QRESYNC parameters');
+        qresync = { uidValidity, modseq, known: q[2] ? parseSequenceSet(atom(q[2], 'known UIDs')) : undefined };
+      } else throw new ParseError(`unknown SELECT parameter ${o}`);
+    }
+  }
+  return qresync;
+}
+
+/** What changed since the client's modseq: VANISHED (EARLIER) and FETCH lines (RFC 7162 3.2.5.1). */
+export function resyncLines(view: SelectedMailbox, changes: ChangesSince, known?: SequenceSet): string[] {
+  const inKnown = (uid: number) => !known || known.some(([a, b]) => uid >= a && uid <= b);
+  const vanished = changes.vanished.filter(inKnown);
+  const lines = vanished.length ? [`* VANISHED (EARLIER) ${formatSet(vanished)}`] : [];
+  for (const m of changes.changed) {
+    const i = view.indexOfUid(m.uid);
+    if (i >= 0) lines.push(`* ${i + 1} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags)} MODSEQ (${m.modseq}))`);
+  }
+  return lines;
+}
+
 const open = (readOnly: boolean): CommandSpec => ({
   states: AUTHENTICATED,
   async run(s, cmd) {
     const name = mailboxArg(cmd.args[0]);
-    for (const p of cmd.args.slice(1)) {
-      for (const opt of list(p, 'select parameters')) {
-        const o = opt.t === 'atom' ? opt.v.toUpperCase() : '';
-        if (o === 'CONDSTORE') s.enabled.add('CONDSTORE');
-        else if (opt.t !== 'list') throw new ParseError(`unknown SELECT parameter ${o}`);
-      }
-    }
+    const qresync = selectParameters(s, cmd.args.slice(1));
     // RFC 3501: a failed SELECT leaves no mailbox selected.
     s.deselect();
-    const view = await s.heavy(readOnly ? 'EXAMINE' : 'SELECT', () =>
-      SelectedMailbox.open(s.ctx.store, s.user!, name, readOnly, () => s.notify()),
-    );
+    // Everything the answer needs is read before its first line is written (invariant 2).
+    const { view, changes } = await s.heavy(readOnly ? 'EXAMINE' : 'SELECT', async () => {
+      const v = await SelectedMailbox.open(s.ctx.store, s.user!, name, readOnly, () => s.notify());
+      try {
+        const c = qresync && qresync.uidValidity === v.uidValidity ? await s.ctx.store.changesSince(s.user!, name, qresync.modseq) : undefined;
+        return { view: v, changes: c };
+      } catch (err) {
+        v.close();
+        throw err;
+      }
+    });
     const keywords = new Set<string>();
     let firstUnseen = 0;
     view.messages.forEach((m, i) => {
@@ -43,6 +85,7 @@ const open = (readOnly: boolean): CommandSpec => ({
       `* OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${view.uidNext}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${view.highestModseq}] highest modseq`,
+      ...(changes ? resyncLines(view, changes, qresync!.known) : []),
     ];
     s.write(lines.join('\r\n') + '\r\n');
     s.selected = view;

@@ -44,7 +44,7 @@ export const ID: CommandSpec = {
   },
 };
 
-const ENABLEABLE = new Set(['CONDSTORE']);
+const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC']);
 
 /** RFC 5161. */
 export const ENABLE: CommandSpec = {
@@ -57,6 +57,8 @@ export const ENABLE: CommandSpec = {
       if (ENABLEABLE.has(cap) && !s.enabled.has(cap)) {
         s.enabled.add(cap);
         turned.push(cap);
+        // RFC 7162 3.2.3: QRESYNC implies CONDSTORE
+        if (cap === 'QRESYNC') s.enabled.add('CONDSTORE');
       }
     }
     s.send(`* ENABLED${turned.map((c) => ' ' + c).join('')}`);

@@ -62,6 +62,8 @@ function parseItem(raw: string): FetchItem {
 export interface FetchPlan {
   items: FetchItem[];
   changedSince?: number;
+  /** UID FETCH … (CHANGEDSINCE n VANISHED): report expunged UIDs too (RFC 7162 3.2.6). */
+  vanished?: boolean;
 }
 
 export function parseFetchItems(args: readonly Token[]): FetchPlan {
@@ -81,12 +83,18 @@ export function parseFetchItems(args: readonly Token[]): FetchPlan {
     // (CHANGEDSINCE n) — RFC 7162
     if (args[1].t !== 'list') throw new ParseError('bad FETCH modifier');
     const mods = args[1].v;
-    for (let i = 0; i < mods.length; i += 2) {
+    for (let i = 0; i < mods.length; i++) {
       const name = mods[i]?.t === 'atom' ? (mods[i] as { v: string }).v.toUpperCase() : '';
+      if (name === 'VANISHED') {
+        plan.vanished = true;
+        continue;
+      }
       const value = mods[i + 1]?.t === 'atom' ? Number((mods[i + 1] as { v: string }).v) : NaN;
       if (name !== 'CHANGEDSINCE' || !Number.isInteger(value) || value < 0) throw new ParseError('bad FETCH modifier');
       plan.changedSince = value;
+      i++;
     }
+    if (plan.vanished && plan.changedSince === undefined) throw new ParseError('VANISHED needs CHANGEDSINCE');
   }
   if (args.length > 2) throw new ParseError('too many FETCH arguments');
   return plan;
