@@ -122,6 +122,57 @@ scenario_cli() {
   out=$(bash "$HARNESS/curl-smoke.sh" 25 2>&1); echo "$out" > "$LOGS/curl-smoke.out"
   check cli.curl-smoke ok "$(echo "$out" | sed -n 's/.*result=\([a-zA-Z]*\).*/\1/p' | tail -1)" "$LOGS/curl-smoke.out"
   check cli.server-still-has-all 25 "$(on_server)"
+  scenario_mbsync_two_way
+}
+
+mbsync_two_way() { # workdir → "pulled pushed local_total" (mbsync -V counters: N = near/local side, F = far/server)
+  local w=$1
+  mkdir -p "$w/Maildir"
+  cat > "$w/mbsyncrc" <<RC
+IMAPAccount t
+Host $MAIL_HOST
+Port $IMAP_PORT
+User $MAIL_USER
+Pass "$MAIL_PASS"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account t
+
+MaildirStore local
+Path $w/Maildir/
+Inbox $w/Maildir/INBOX
+
+Channel inbox
+Far :remote:INBOX
+Near :local:INBOX
+Create Near
+Sync All
+Expunge None
+SyncState *
+RC
+  chmod 600 "$w/mbsyncrc"
+  : > "$w/last.log"
+  script -q -e -c "mbsync -V -c '$w/mbsyncrc' inbox" /dev/null < /dev/null 2>&1 | tr '\r' '\n' > "$w/last.log"
+  cat "$w/last.log" >> "$w/mbsync.log"
+  local summary; summary=$(grep -E '^C: .* N: \+' "$w/last.log" | tail -1)
+  echo "$(echo "$summary" | sed -n 's/.* N: +\([0-9]*\).*/\1/p') $(echo "$summary" | sed -n 's/.* F: +\([0-9]*\).*/\1/p') $(find "$w/Maildir/INBOX" -type f \( -path '*/cur/*' -o -path '*/new/*' \) | wc -l)"
+}
+
+scenario_mbsync_two_way() { # on the cli server, after its 25 messages: push local mail up, then nothing moves
+  local w="$LOGS/mbsync-two-way" r
+  r=$(mbsync_two_way "$w"); check mbsync-two-way.first-pull 25 "$(echo "$r" | cut -d' ' -f1)" "$w/mbsync.log"
+  mkdir -p "$w/Maildir/INBOX/new"
+  for i in 1 2 3; do
+    printf 'From: local@example.com\r\nSubject: written offline %s\r\nMessage-ID: <offline-%s@tegami.test>\r\n\r\nbody %s\r\n' "$i" "$i" "$i" \
+      > "$w/Maildir/INBOX/new/$(date +%s).offline$i.localhost"
+  done
+  r=$(mbsync_two_way "$w"); check mbsync-two-way.pushed 3 "$(echo "$r" | cut -d' ' -f2)" "$w/mbsync.log"
+  check mbsync-two-way.server-has-pushed 28 "$(on_server)"
+  r=$(mbsync_two_way "$w"); check mbsync-two-way.second-run-moves-nothing "0 0 28" "$r" "$w/mbsync.log"
+  restart_server
+  r=$(mbsync_two_way "$w"); check mbsync-two-way.after-restart-moves-nothing "0 0 28" "$r" "$w/mbsync.log"
 }
 
 scenario_tb() { # pop3|imap
