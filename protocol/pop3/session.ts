@@ -16,6 +16,7 @@ import { LineReader } from '../line/line-reader.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
 import { decodeSaslPlain } from '../sasl/plain.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
+import { sizeListing, uidlListing } from './listing-cache.ts';
 
 const MAX_LINE = 1024;
 const MAX_BAD_COMMANDS = 20;
@@ -267,6 +268,11 @@ export class Pop3Session implements BodyWriter {
       const { n, meta } = this.message(arg);
       return this.send(`+OK ${n} ${meta.size}`);
     }
+    if (this.deleted.size === 0) {
+      const all = this.snapshot!.messages;
+      const listing = await this.heavy('LIST', async () => sizeListing(all));
+      return this.sendListing(`+OK ${all.length} messages`, listing);
+    }
     const lines = await this.heavy('LIST', async () => this.numbered((m) => String(m.size)));
     this.sendMulti(`+OK ${lines.length} messages`, lines);
   }
@@ -275,6 +281,10 @@ export class Pop3Session implements BodyWriter {
     if (arg) {
       const { n, meta } = this.message(arg);
       return this.send(`+OK ${n} ${meta.uidl}`);
+    }
+    if (this.deleted.size === 0) {
+      const listing = await this.heavy('UIDL', async () => uidlListing(this.snapshot!.messages));
+      return this.sendListing('+OK unique-id listing follows', listing);
     }
     const lines = await this.heavy('UIDL', async () => this.numbered((m) => m.uidl));
     this.sendMulti('+OK unique-id listing follows', lines);
@@ -348,6 +358,15 @@ export class Pop3Session implements BodyWriter {
     for (const l of lines) out += (l.startsWith('.') ? '.' + l : l) + '\r\n';
     if (this.state === 'closed' || this.socket.destroyed) return;
     this.socket.write(out + '.\r\n');
+  }
+
+  /** A pre-rendered listing (lines and the final "."), after its status line. */
+  private sendListing(status: string, listing: Buffer): void {
+    if (this.state === 'closed' || this.socket.destroyed) return;
+    this.socket.cork();
+    this.socket.write(status + '\r\n');
+    this.socket.write(listing);
+    this.socket.uncork();
   }
 
   write(chunk: Buffer): boolean {
