@@ -232,9 +232,10 @@ export class ImapSession {
     this.write(line + '\r\n');
   }
 
+  /** Strings are written as latin1: header-derived text holds the message's original bytes that way. */
   write(data: string | Buffer): boolean {
     if (this.closed || this.socket.destroyed) return true;
-    return this.socket.write(data);
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
   }
 
   drained(): Promise<void> {

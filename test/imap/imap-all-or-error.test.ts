@@ -105,6 +105,20 @@ describe('IMAP untagged updates', () => {
   });
 });
 
+describe('IMAP literals', () => {
+  it('sends 8-bit header bytes as literals whose length is the byte count', async () => {
+    h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
+    await h.store.deliver(['alice'], Buffer.from('Subject: Grüße aus Köln\r\nFrom: a@b.c\r\n\r\nx\r\n', 'utf8'));
+    const c = await login(h.port);
+    await cmd(c, 's', 'SELECT INBOX');
+    const lines = await cmd(c, 'f', 'FETCH 1 (ENVELOPE)');
+    const size = Number(/\{(\d+)\}$/.exec(lines[0]!)![1]);
+    expect(size).toBe(Buffer.byteLength('Grüße aus Köln'));
+    expect(Buffer.from(lines[1]!.slice(0, size), 'latin1').toString('utf8')).toBe('Grüße aus Köln');
+    c.close();
+  });
+});
+
 describe('IMAP bad input', () => {
   it('answers garbage with BAD, survives binary bytes, and closes after too many errors', async () => {
     h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });

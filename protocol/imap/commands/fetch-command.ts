@@ -106,22 +106,41 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
   return pieces;
 }
 
-async function writePieces(s: ImapSession, pieces: readonly Piece[]): Promise<void> {
-  for (const piece of pieces) {
-    if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
-      if (!s.write(piece)) await s.drained();
-      continue;
-    }
-    if (piece.end <= piece.start) continue;
-    try {
-      for await (const chunk of s.ctx.store.readBody(piece.bodyId, piece.start, piece.end)) {
-        if (!s.write(chunk)) await s.drained();
+/** Writes FETCH responses, coalescing small pieces into large writes; bodies are streamed. */
+class ResponseWriter {
+  private pending: (string | Buffer)[] = [];
+  private size = 0;
+
+  constructor(private readonly s: ImapSession) {}
+
+  async add(pieces: readonly Piece[]): Promise<void> {
+    for (const piece of pieces) {
+      if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
+        this.pending.push(piece);
+        this.size += piece.length;
+        if (this.size >= 64 * 1024) await this.flush();
+        continue;
       }
-    } catch (err) {
-      // The literal's length is already on the wire: the only honest move is to cut the connection.
-      s.abort();
-      throw err;
+      if (piece.end <= piece.start) continue;
+      await this.flush();
+      try {
+        for await (const chunk of this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end)) {
+          if (!this.s.write(chunk)) await this.s.drained();
+        }
+      } catch (err) {
+        // The literal's length is already on the wire: the only honest move is to cut the connection.
+        this.s.abort();
+        throw err;
+      }
     }
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const data = this.pending.every((p) => typeof p === 'string') ? (this.pending as string[]).join('') : Buffer.concat(this.pending.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
+    this.pending = [];
+    this.size = 0;
+    if (!this.s.write(data)) await this.s.drained();
   }
 }
 
@@ -155,6 +174,7 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   const withSummary = needsSummary(items);
   const touchesStore = withSummary || items.some((i) => i.kind === 'section');
   let gone = false;
+  const out = new ResponseWriter(s);
   const run = async () => {
     for (let b = 0; b < indexes.length; b += BATCH) {
       const batch: Prepared[] = [];
@@ -167,7 +187,8 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
           gone = true;
         }
       }
-      for (const p of batch) await writePieces(s, render(p, items, withModseq));
+      for (const p of batch) await out.add(render(p, items, withModseq));
+      await out.flush();
     }
   };
   if (touchesStore) await s.heavy(byUidSet ? 'UID FETCH' : 'FETCH', run);
