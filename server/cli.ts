@@ -22,6 +22,21 @@ function userPair(v: string, acc: Record<string, string>): Record<string, string
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
 }
 
+/** "7d", "12h", "30m", "90s", or milliseconds. */
+function duration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('a duration like 7d, 12h, 30m, 90s');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+/** --since: an ISO date, or a duration back from now. */
+function since(v: string): number {
+  const t = Date.parse(v);
+  if (Number.isFinite(t) && /\d{4}-\d{2}/.test(v)) return t;
+  return Date.now() - duration(v);
+}
+
 function fail(err: unknown): never {
   const e = err as { code?: string; message?: string };
   const busy = e?.code === 'LEVEL_DATABASE_NOT_OPEN' || /lock/i.test(String((err as Error)?.cause ?? e?.message ?? ''));
@@ -48,6 +63,7 @@ program
   .option('--log-level <level>', 'silent, error, warn, info or debug', 'info')
   .option('--max-message-size <bytes>', 'largest message accepted', (v) => Number(v))
   .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200 (testing only)')
+  .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
   .action(async (o) => {
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
@@ -61,6 +77,7 @@ program
       logLevel: o.logLevel,
       maxMessageSize: o.maxMessageSize,
       chaos: o.chaos ? parseChaos(o.chaos) : undefined,
+      retentionMs: o.retention,
       drainMs: 10_000,
     };
     const server = await startServer(opts).catch(fail);
@@ -123,6 +140,42 @@ program
       fail(err);
     }
     await store.close();
+  });
+
+program
+  .command('undelete <name>')
+  .description('bring back mail NAME expunged within the retention time (server stopped); it gets new UIDs')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .option('--since <when>', 'only mail expunged after this (ISO date, or a duration back from now like 2h)', since)
+  .action(async (name: string, o) => {
+    const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, retentionMs: Infinity }).catch(fail);
+    try {
+      const n = await store.undelete(name, o.since ?? 0);
+      process.stdout.write(`restored ${n} message${n === 1 ? '' : 's'} for ${name}\n`);
+    } catch (err) {
+      await store.close();
+      fail(err);
+    }
+    await store.close();
+  });
+
+program
+  .command('stats')
+  .description('accounts, mailboxes and the deletion backlog of a data directory (server stopped; a running server shows them on --metrics-port /metrics)')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .action(async (o) => {
+    const store = await openStore({ path: join(resolve(o.data), 'mail'), retentionMs: Infinity, reclaimGate: () => false }).catch(fail);
+    try {
+      for (const u of await store.listUsers()) {
+        for (const b of await store.listMailboxes(u)) {
+          process.stdout.write(`${u}\t${b.name}\tmessages=${b.messages}\tunseen=${b.unseen}\tuidvalidity=${b.uidValidity}\tuidnext=${b.uidNext}\n`);
+        }
+      }
+      const r = store.stats().reclaimBacklog;
+      process.stdout.write(`reclaim backlog: ${r.bodies} bodies, ${(r.bytes / 1e6).toFixed(1)} MB, oldest ${(r.oldestMs / 1000).toFixed(0)} s\n`);
+    } finally {
+      await store.close();
+    }
   });
 
 await program.parseAsync(process.argv);

@@ -39,6 +39,8 @@ export interface ServerOptions {
   chaos?: Partial<ChaosSettings>;
   /** How long close() lets open sessions finish before cutting them, ms. */
   drainMs?: number;
+  /** Keep expunged mail recoverable (tegami undelete) this long before it is reclaimed, ms (default 0). */
+  retentionMs?: number;
 }
 
 export interface TegamiServer {
@@ -91,6 +93,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     ...(opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
+    retentionMs: opts.retentionMs,
   });
   const chaos = new ChaosStore(inner, governor, opts.chaos ?? {}, metrics);
   const store: MailStore = chaos;

@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   /** Asked by the background reclaimer before each step (the governor's background gate). */
   reclaimGate?: () => boolean;
   reclaimStepKeys?: number;
+  /** Keep expunged messages recoverable (tegami undelete) this long, ms. Default 0. */
+  retentionMs?: number;
 }
 
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
@@ -31,5 +33,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
     sync: !opts.memory,
     reclaimGate: opts.reclaimGate,
     reclaimStepKeys: opts.reclaimStepKeys,
+    retentionMs: opts.retentionMs,
   });
 }

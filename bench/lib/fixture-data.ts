@@ -1,11 +1,13 @@
-// Builds data directories for benches the way an operator would: `tegami user add` and
-// `tegami import` of a generated mbox. Generated mboxes are cached in the OS temp folder.
-import { execFileSync } from 'node:child_process';
+// Builds data directories for benches the way an operator would (accounts in users.json, a generated
+// mbox imported into each INBOX). Generated mboxes are cached in the OS temp folder.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { analyzeMessage } from '../../protocol/mime/index.ts';
+import { importMbox } from '../../server/mbox-import.ts';
+import { userAdd } from '../../server/users/index.ts';
+import { openStore } from '../../storage/index.ts';
 import { writeMbox, type MboxSpec } from '../fixtures/generate-mbox.ts';
-import { BIN } from '../../test/helpers/server-process.ts';
 
 export interface BenchUser {
   name: string;
@@ -18,10 +20,6 @@ export async function cachedMbox(spec: MboxSpec): Promise<string> {
   return file;
 }
 
-export function tegami(args: string[], input?: string): string {
-  return execFileSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
-}
-
 export async function preparePopulatedDataDir(opts: {
   users: number;
   messages: number;
@@ -30,9 +28,19 @@ export async function preparePopulatedDataDir(opts: {
   const dataDir = mkdtempSync(join(tmpdir(), 'tegami-bench-data-'));
   const users: BenchUser[] = Array.from({ length: opts.users }, (_, i) => ({ name: `user${i}`, password: `pass${i}` }));
   const mbox = opts.messages > 0 ? await cachedMbox({ messages: opts.messages, profile: opts.profile ?? 'small' }) : undefined;
-  for (const u of users) {
-    tegami(['user', 'add', u.name, '--password-stdin', '--data', dataDir], u.password + '\n');
-    if (mbox) tegami(['import', u.name, mbox, '--data', dataDir]);
+  // The same code paths as `tegami user add` and `tegami import`, in one process (tens of accounts
+  // would otherwise pay a process start each).
+  for (const u of users) await userAdd(dataDir, u.name, u.password);
+  if (mbox) {
+    const store = await openStore({ path: join(dataDir, 'mail'), analyzer: analyzeMessage });
+    try {
+      for (const u of users) {
+        await store.ensureUser(u.name);
+        await importMbox(store, u.name, mbox);
+      }
+    } finally {
+      await store.close();
+    }
   }
   return { dataDir, users };
 }

@@ -30,6 +30,8 @@ export interface KvDb extends ReclaimDb {
 
 export interface LevelStoreOptions {
   analyzer?: MessageAnalyzer;
+  /** How long expunged messages stay recoverable with undelete before they are reclaimed, ms (default 0). */
+  retentionMs?: number;
   /** fsync every commit round (invariant 3). Only a memory store may turn it off. */
   sync: boolean;
   /** Asked by the reclaimer before each step. */
@@ -64,10 +66,13 @@ export class LevelStore implements MailStore {
   private nextReclaimSeq = 1;
   private readonly reclaimer: Reclaimer;
   private closed = false;
+  private readonly retentionMs: number;
 
   private constructor(private readonly db: KvDb, private readonly opts: LevelStoreOptions) {
     this.commits = new CommitQueue(db, opts.sync);
+    this.retentionMs = opts.retentionMs ?? 0;
     this.reclaimer = new Reclaimer(db, {
+      retentionMs: this.retentionMs,
       gate: opts.reclaimGate,
       stepKeys: opts.reclaimStepKeys,
       nextSeq: () => this.nextReclaimSeq++,
@@ -478,8 +483,12 @@ export class LevelStore implements MailStore {
     const goneUids = gone.map((m) => m.uid);
     tx.put(expungeLogKey(box.record.id, modseq), encodeJson(goneUids));
     this.writeRecord(tx, user, box);
+    const at = Date.now();
     const items: ReclaimItem[] = reclaim
-      ? gone.map((m) => ({ t: 'body', b: m.bodyId, at: Date.now(), bytes: m.size }))
+      ? gone.map((m) => ({
+          t: 'body', b: m.bodyId, at, bytes: m.size,
+          from: { user, mailboxId: box.record.id, flags: m.flags, internalDate: m.internalDate },
+        }))
       : [];
     for (const it of items) tx.put(reclaimKey(this.nextReclaimSeq++), encodeJson(it));
     tx.onCommit(() => {
@@ -523,6 +532,37 @@ export class LevelStore implements MailStore {
 
   move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
     return this.transfer(user, from, uids, to, true);
+  }
+
+  /**
+   * Puts back messages expunged from the user's mailboxes at or after `since`, while retention keeps
+   * them, with new UIDs (never their old ones: a client may have seen those go). A message whose
+   * mailbox was deleted since goes to INBOX. Returns how many came back.
+   */
+  async undelete(user: string, since = 0): Promise<number> {
+    const acct = await this.account(user);
+    // Items close to their reclaim time are left alone, so the reclaimer and undelete never race.
+    const horizon = Date.now() - this.retentionMs + 1000;
+    const found: { key: string; item: Extract<ReclaimItem, { t: 'body' }> }[] = [];
+    await this.read(async () => {
+      for await (const [k, v] of this.db.iterator(RECLAIM_RANGE)) {
+        const item = decodeJson<ReclaimItem>(v);
+        if (item.t === 'body' && item.from?.user === user && item.at >= since && item.at >= horizon) found.push({ key: k, item });
+      }
+    });
+    if (found.length === 0) return 0;
+    return this.commits.run((tx) => {
+      const byBox = new Map<MailboxIndex, MessageMeta[]>();
+      for (const { key, item } of found) {
+        const box = [...acct.boxes.values()].find((b) => b.record.id === item.from!.mailboxId) ?? acct.boxes.get(INBOX)!;
+        const meta = this.addMessage(tx, user, box, item.b, item.bytes, { flags: item.from!.flags, internalDate: item.from!.internalDate });
+        byBox.set(box, [...(byBox.get(box) ?? []), meta]);
+        tx.del(key);
+      }
+      for (const [box, metas] of byBox) this.publishAdded(tx, box, metas);
+      tx.onCommit(() => this.reclaimer.dequeued(found.map((f) => f.item)));
+      return found.length;
+    });
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------

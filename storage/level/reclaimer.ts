@@ -24,6 +24,8 @@ export interface ReclaimDb {
 }
 
 export interface ReclaimerOptions {
+  /** Expunged bodies wait this long (for undelete) before they are reclaimed, ms. */
+  retentionMs?: number;
   /** Asked before every step; false means "not now" (the governor says the server is busy). */
   gate?: () => boolean;
   /** Keys deleted per step at most. */
@@ -72,6 +74,11 @@ export class Reclaimer {
     this.wake();
   }
 
+  /** Items taken off the queue by someone else (undelete) in a committed batch. */
+  dequeued(items: readonly ReclaimItem[]): void {
+    for (const it of items) this.account(it, -1);
+  }
+
   /** Resolves when the queue is empty (tests, `tegami stats --wait`, shutdown of benches). */
   drained(): Promise<void> {
     if (this.stats.backlogItems === 0 && !this.running) return Promise.resolve();
@@ -89,6 +96,13 @@ export class Reclaimer {
     if (it.t === 'body') this.stats.backlogBytes += sign * it.bytes;
     if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
     if (this.stats.backlogItems === 0) this.stats.oldestAt = 0;
+  }
+
+  /** Comes back when the oldest retained item falls due. */
+  private retryAt(ms: number): void {
+    if (this.stopped || this.timer || !Number.isFinite(ms)) return;
+    this.timer = setTimeout(() => void this.loop(), Math.min(2_147_483_647, Math.max(10, ms)));
+    this.timer.unref?.();
   }
 
   private wake(): void {
@@ -132,7 +146,16 @@ export class Reclaimer {
     let reclaimedBytes = 0;
     let reclaimedBodies = 0;
     const items: [string, ReclaimItem][] = [];
-    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 128 })) items.push([key, decodeJson<ReclaimItem>(v)]);
+    const due = Date.now() - (this.opts.retentionMs ?? 0);
+    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 128 })) {
+      const item = decodeJson<ReclaimItem>(v);
+      // The queue is in time order: the first item still under retention ends the step.
+      if (item.at > due) {
+        this.retryAt(item.at - due);
+        break;
+      }
+      items.push([key, item]);
+    }
     if (items.length === 0) return false;
     // Reference checks are independent point lookups: run them side by side on the I/O pool.
     const referenced = await Promise.all(items.map(([, it]) => (it.t === 'body' ? this.isReferenced(it.b) : false)));

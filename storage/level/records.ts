@@ -17,8 +17,16 @@ export interface Counters {
   lastUidValidity: number;
 }
 
+/** What undelete needs to put an expunged message back (with a new UID). */
+export interface ExpungedFrom {
+  user: string;
+  mailboxId: number;
+  flags: readonly string[];
+  internalDate: number;
+}
+
 export type ReclaimItem =
-  | { t: 'body'; b: string; at: number; bytes: number }
+  | { t: 'body'; b: string; at: number; bytes: number; from?: ExpungedFrom }
   | { t: 'mailbox'; m: number; at: number };
 
 const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));

@@ -258,3 +258,37 @@ describe('leveldb store across restarts', () => {
     await store.close();
   });
 });
+
+describe('retention and undelete', () => {
+  it('keeps expunged messages recoverable during retention and restores them with new UIDs', async () => {
+    const store = await openStore({ path: tempDir(), retentionMs: 60_000 });
+    await store.ensureUser('alice');
+    await store.createMailbox('alice', 'Work');
+    const a = await store.append('alice', 'Work', msg('keep me'), { flags: ['\\Flagged'] });
+    const b = await store.append('alice', 'INBOX', msg('me too'));
+    await store.expunge('alice', 'Work', [a.uid]);
+    await store.expunge('alice', 'INBOX', [b.uid]);
+    expect((await store.snapshot('alice', 'Work')).messages).toEqual([]);
+    expect(store.stats().reclaimBacklog.bodies).toBe(2);
+    expect(await store.undelete('alice')).toBe(2);
+    const work = (await store.snapshot('alice', 'Work')).messages;
+    expect(work.length).toBe(1);
+    expect(work[0]!.uid).toBeGreaterThan(a.uid);
+    expect(work[0]!.flags).toEqual(['\\Flagged']);
+    expect(await collect(store.readBody(work[0]!.bodyId))).toEqual(msg('keep me'));
+    expect((await store.snapshot('alice', 'INBOX')).messages[0]!.uid).toBeGreaterThan(b.uid);
+    expect(store.stats().reclaimBacklog.bodies).toBe(0);
+    expect(await store.undelete('alice')).toBe(0);
+    await store.close();
+  });
+
+  it('reclaims at once without retention, so there is nothing to undelete', async () => {
+    const store = await openStore({ memory: true });
+    await store.ensureUser('alice');
+    const a = await store.append('alice', 'INBOX', msg('gone'));
+    await store.expunge('alice', 'INBOX', [a.uid]);
+    await store.reclaimDrained();
+    expect(await store.undelete('alice')).toBe(0);
+    await store.close();
+  });
+});
