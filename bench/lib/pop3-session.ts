@@ -24,6 +24,7 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
     const s = net.connect(port, host);
     s.setNoDelay(true);
     let buf = '';
+    let scanned = 0;
     let step = 0;
     let tAuth = 0;
     let authMs: number | undefined;
@@ -47,8 +48,12 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
           // multi-line UIDL answer: status line, one line per message, "."
           if (buf.startsWith('-')) step = 40;
           else {
-            const end = buf.indexOf('\r\n.\r\n');
-            if (end < 0) return;
+            // search only what arrived since the last look: a 100k-line answer must not cost O(n²)
+            const end = buf.indexOf('\r\n.\r\n', scanned);
+            if (end < 0) {
+              scanned = Math.max(0, buf.length - 4);
+              return;
+            }
             uidl.update(buf.slice(buf.indexOf('\r\n') + 2, end + 2));
             buf = buf.slice(end + 5);
             step = 5;

@@ -8,9 +8,11 @@
 #   cycle 2    -> every client downloads 0
 #   deliver 5  -> every client downloads 5
 #
-# Scenarios (SCENARIOS="cli tb-pop3 tb-imap" by default):
+# Scenarios (SCENARIOS="cli chaos tb-pop3 tb-imap" by default):
 #   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
 #            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
+#   chaos    mpop keeps polling while the server runs with injected store failures, latency and forced
+#            shedding: it sees only temporary codes, and afterwards holds every message exactly once
 #   tb-pop3  Thunderbird (real GUI under Xvfb), POP3 with "leave messages on server"
 #   tb-imap  Thunderbird, IMAP with offline bodies
 # Uses the client harness in ../shared/clients (beside the repository). Logs: $TEGAMI_CLIENT_LOGS
@@ -19,7 +21,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/clients}"
 [ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
-SCENARIOS="${SCENARIOS:-cli tb-pop3 tb-imap}"
+SCENARIOS="${SCENARIOS:-cli chaos tb-pop3 tb-imap}"
 LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
 mkdir -p "$LOGS"
 export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
@@ -45,7 +47,7 @@ start_server() { # data dir; ports stay the same across restarts (client profile
   local data=$1 out="$LOGS/server.out"
   : > "$out"
   node "$ROOT/bin/tegami.js" serve --data "$data" --host 127.0.0.1 --pop3-port "$POP3_PORT" --imap-port "$IMAP_PORT" \
-    --smtp-port "$SMTP_PORT" --lmtp-port "$LMTP_PORT" --user "$MAIL_USER:$MAIL_PASS" --log-level info \
+    --smtp-port "$SMTP_PORT" --lmtp-port "$LMTP_PORT" --user "$MAIL_USER:$MAIL_PASS" --log-level info ${CHAOS:-} \
     > "$out" 2>> "$LOGS/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
@@ -175,6 +177,30 @@ scenario_mbsync_two_way() { # on the cli server, after its 25 messages: push loc
   r=$(mbsync_two_way "$w"); check mbsync-two-way.after-restart-moves-nothing "0 0 28" "$r" "$w/mbsync.log"
 }
 
+scenario_chaos() { # mpop keeps polling through a period of failing storage and forced shedding
+  log "scenario chaos: mpop through store failures and shedding"
+  new_server || { check chaos.server-start ok fail; return; }
+  local w="$LOGS/chaos-mpop" out got refused=0
+  deliver 20
+  out=$("$HARNESS/pop3-mpop.sh" "$w" 2>> "$LOGS/chaos-mpop.err"); check chaos.before 20 "$(field "$out" downloaded)" "$LOGS/chaos-mpop.err"
+  deliver 5
+  for spec in read-fail=0.5 read-latency=300,read-fail=0.3 force-shed read-fail=0.5; do
+    stop_server; CHAOS="--chaos $spec" start_server "$DATA"
+    for _ in 1 2 3; do
+      out=$("$HARNESS/pop3-mpop.sh" "$w" 2>> "$LOGS/chaos-mpop.err")
+      [ "$(field "$out" rc)" = 0 ] || refused=$((refused + 1))
+    done
+  done
+  log "mpop runs refused during chaos: $refused of 12"
+  stop_server; start_server "$DATA"
+  out=$("$HARNESS/pop3-mpop.sh" "$w" 2>> "$LOGS/chaos-mpop.err")
+  got=$(grep -hi '^Message-ID:' "$w/mbox" 2>/dev/null | wc -l)
+  check chaos.no-duplicates-after 25 "$got" "$LOGS/chaos-mpop.err"
+  check chaos.unique-after 25 "$(grep -hi '^Message-ID:' "$w/mbox" 2>/dev/null | sort -u | wc -l)"
+  check chaos.server-still-has-all 25 "$(on_server)"
+  grep -q 'SYS/TEMP' "$LOGS/chaos-mpop.err" && check chaos.temporary-codes-seen yes yes || check chaos.temporary-codes-seen yes no "$LOGS/chaos-mpop.err"
+}
+
 scenario_tb() { # pop3|imap
   local proto=$1 w="$LOGS/tb-$1" out
   log "scenario tb-$proto: Thunderbird under Xvfb"
@@ -197,6 +223,7 @@ t0=$(date +%s)
 for s in $SCENARIOS; do
   case $s in
     cli) scenario_cli ;;
+    chaos) scenario_chaos ;;
     tb-pop3) scenario_tb pop3 ;;
     tb-imap) scenario_tb imap ;;
     *) echo "unknown scenario $s" >&2; failed=$((failed + 1)) ;;
