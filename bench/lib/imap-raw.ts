@@ -52,12 +52,27 @@ export class RawImap {
     return { bytes: this.bytesIn - startIn, tail };
   }
 
+  /**
+   * Waits for the tagged line and returns the bytes from its start. Bytes before it are dropped as
+   * they arrive (only their count matters), so a 100 MB answer costs O(n), not O(n²).
+   */
   private async untilTagged(tag: string): Promise<Buffer> {
     const marker = Buffer.from(`\r\n${tag} `);
-    const atStart = Buffer.from(`${tag} `);
+    // the answer starts at a line start: a CRLF in front lets one marker find a tagged first line too
+    this.buf = Buffer.concat([Buffer.from('\r\n'), this.buf]);
+    let lineStart = -1;
     for (;;) {
-      if (this.buf.subarray(0, atStart.length).equals(atStart) || this.buf.indexOf(marker) >= 0) {
-        const end = this.buf.indexOf('\r\n', Math.max(0, this.buf.indexOf(marker) + 2));
+      if (lineStart < 0) {
+        const i = this.buf.indexOf(marker);
+        if (i >= 0) {
+          this.buf = this.buf.subarray(i + 2);
+          lineStart = 0;
+        } else if (this.buf.length >= marker.length) {
+          this.buf = Buffer.from(this.buf.subarray(this.buf.length - marker.length + 1));
+        }
+      }
+      if (lineStart === 0) {
+        const end = this.buf.indexOf('\r\n');
         if (end >= 0) {
           const out = this.buf.subarray(0, end + 2);
           this.buf = this.buf.subarray(end + 2);
