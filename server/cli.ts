@@ -172,7 +172,7 @@ program
         }
       }
       const r = store.stats().reclaimBacklog;
-      process.stdout.write(`reclaim backlog: ${r.bodies} bodies, ${(r.bytes / 1e6).toFixed(1)} MB, oldest ${(r.oldestMs / 1000).toFixed(0)} s\n`);
+      process.stdout.write(`reclaim backlog: ${r.bodies} bodies, ${(r.bytes / 1e6).toFixed(1)} MB, ${r.accounts} accounts, oldest ${(r.oldestMs / 1000).toFixed(0)} s\n`);
     } finally {
       await store.close();
     }

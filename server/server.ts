@@ -138,10 +138,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
       metricsServer = await startMetricsServer({
         host, port: opts.metricsPort, metrics, ready: () => ready && !governor.forcedShed,
         beforeScrape: () => {
-          const b = store.stats().reclaimBacklog;
+          const { reclaimBacklog: b, reclaimed } = store.stats();
           metrics.reclaimBacklog.set(b.bodies);
           metrics.reclaimBacklogBytes.set(b.bytes);
+          metrics.reclaimBacklogAccounts.set(b.accounts);
           metrics.reclaimOldest.set(b.oldestMs / 1000);
+          metrics.reclaimedBodies.set(reclaimed.bodies);
+          metrics.reclaimedBytes.set(reclaimed.bytes);
         },
       });
     }

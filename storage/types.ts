@@ -93,7 +93,15 @@ export interface StoreStats {
   readonly mailboxesLoaded: number;
   readonly commitGroups: number;
   readonly commits: number;
-  readonly reclaimBacklog: { readonly bodies: number; readonly bytes: number; readonly oldestMs: number };
+  readonly reclaimBacklog: {
+    readonly bodies: number;
+    readonly bytes: number;
+    readonly oldestMs: number;
+    /** Accounts with something queued (the reclaimer visits them in turn). */
+    readonly accounts: number;
+  };
+  /** Reclaimed since the store opened (a rate over time is the reclaimer's throughput). */
+  readonly reclaimed: { readonly bodies: number; readonly bytes: number };
 }
 
 export interface MailStore {

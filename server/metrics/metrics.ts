@@ -27,6 +27,9 @@ export class Metrics {
   });
   readonly reclaimBacklog = new Gauge({ name: 'tegami_reclaim_backlog_bodies', help: 'Deleted message bodies waiting to be reclaimed', registers: [this.registry] });
   readonly reclaimBacklogBytes = new Gauge({ name: 'tegami_reclaim_backlog_bytes', help: 'Bytes waiting to be reclaimed', registers: [this.registry] });
+  readonly reclaimBacklogAccounts = new Gauge({ name: 'tegami_reclaim_backlog_accounts', help: 'Accounts with deletions waiting to be reclaimed', registers: [this.registry] });
+  readonly reclaimedBodies = new Gauge({ name: 'tegami_reclaimed_bodies', help: 'Message bodies reclaimed since start (rate() = reclaimer throughput)', registers: [this.registry] });
+  readonly reclaimedBytes = new Gauge({ name: 'tegami_reclaimed_bytes', help: 'Bytes reclaimed since start', registers: [this.registry] });
   readonly reclaimOldest = new Gauge({ name: 'tegami_reclaim_oldest_seconds', help: 'Age of the oldest item waiting to be reclaimed', registers: [this.registry] });
 
   constructor() {

@@ -11,34 +11,40 @@
 //   b!<body id>!<chunk>             message bytes in fixed-size chunks
 //   s!<body id>                     analyzer summary (ENVELOPE/BODYSTRUCTURE source)
 //   r!<body id>!<mailbox id>!<uid>  one marker per live message that uses the body
-//   q!<seq>                         durable reclaim queue
+//   q!<user>!<seq>                  durable reclaim queue, one per account (visited round-robin)
 
 export const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+// Ranges end at the separator's successor ('"' follows '!'): an end of `x!ab~` would also take in
+// `x!ab.c!…`, another account's mailboxes.
+const AFTER_SEPARATOR = '"';
 
 export const COUNTERS_KEY = 'g!counters';
 export const userKey = (user: string): string => `u!${user}`;
 export const USER_RANGE = { gt: 'u!', lt: 'u~' };
 
 export const mailboxKey = (user: string, name: string): string => `x!${user}!${name}`;
-export const mailboxRange = (user: string) => ({ gt: `x!${user}!`, lt: `x!${user}~` });
+export const mailboxRange = (user: string) => ({ gt: `x!${user}!`, lt: `x!${user}${AFTER_SEPARATOR}` });
 
 export const messageKey = (mailboxId: number, uid: number): string => `m!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
-export const messageRange = (mailboxId: number) => ({ gt: `m!${hex(mailboxId, 8)}!`, lt: `m!${hex(mailboxId, 8)}~` });
+export const messageRange = (mailboxId: number) => ({ gt: `m!${hex(mailboxId, 8)}!`, lt: `m!${hex(mailboxId, 8)}${AFTER_SEPARATOR}` });
 
 export const expungeLogKey = (mailboxId: number, modseq: number): string => `e!${hex(mailboxId, 8)}!${hex(modseq, 12)}`;
 export const expungeLogRange = (mailboxId: number, afterModseq = -1) => ({
   gt: afterModseq < 0 ? `e!${hex(mailboxId, 8)}!` : expungeLogKey(mailboxId, afterModseq),
-  lt: `e!${hex(mailboxId, 8)}~`,
+  lt: `e!${hex(mailboxId, 8)}${AFTER_SEPARATOR}`,
 });
 
 export const BODY_CHUNK = 256 * 1024;
 export const bodyChunkKey = (bodyId: string, chunk: number): string => `b!${bodyId}!${hex(chunk, 4)}`;
-export const bodyRange = (bodyId: string) => ({ gt: `b!${bodyId}!`, lt: `b!${bodyId}~` });
+export const bodyRange = (bodyId: string) => ({ gt: `b!${bodyId}!`, lt: `b!${bodyId}${AFTER_SEPARATOR}` });
 export const summaryKey = (bodyId: string): string => `s!${bodyId}`;
 
 export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${bodyId}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
-export const refRange = (bodyId: string) => ({ gt: `r!${bodyId}!`, lt: `r!${bodyId}~` });
+export const refRange = (bodyId: string) => ({ gt: `r!${bodyId}!`, lt: `r!${bodyId}${AFTER_SEPARATOR}` });
 
-export const reclaimKey = (seq: number): string => `q!${hex(seq, 12)}`;
+export const reclaimKey = (user: string, seq: number): string => `q!${user}!${hex(seq, 12)}`;
 export const RECLAIM_RANGE = { gt: 'q!', lt: 'q~' };
-export const reclaimSeqOf = (key: string): number => parseInt(key.slice(2), 16);
+export const reclaimRange = (user: string) => ({ gt: `q!${user}!`, lt: `q!${user}${AFTER_SEPARATOR}` });
+export const reclaimSeqOf = (key: string): number => parseInt(key.slice(key.lastIndexOf('!') + 1), 16);
+export const reclaimOwnerOf = (key: string): string => key.slice(2, key.lastIndexOf('!'));

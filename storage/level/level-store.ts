@@ -12,8 +12,8 @@ import type {
 } from '../types.ts';
 import { CommitQueue, type Tx } from './commit-queue.ts';
 import {
-  BODY_CHUNK, COUNTERS_KEY, RECLAIM_RANGE, bodyChunkKey, bodyRange, expungeLogKey, expungeLogRange, mailboxKey,
-  mailboxRange, messageKey, messageRange, reclaimKey, reclaimSeqOf, refKey, summaryKey, userKey, USER_RANGE,
+  BODY_CHUNK, COUNTERS_KEY, bodyChunkKey, bodyRange, expungeLogKey, expungeLogRange, mailboxKey,
+  mailboxRange, messageKey, messageRange, reclaimKey, reclaimRange, refKey, summaryKey, userKey, USER_RANGE,
 } from './keys.ts';
 import { MailboxIndex } from './mailbox-index.ts';
 import { Reclaimer, type ReclaimDb } from './reclaimer.ts';
@@ -84,8 +84,7 @@ export class LevelStore implements MailStore {
     const store = new LevelStore(db, opts);
     const c = await db.get(COUNTERS_KEY);
     if (c) store.counters = decodeJson<Counters>(c);
-    for await (const k of db.keys({ ...RECLAIM_RANGE, reverse: true, limit: 1 })) store.nextReclaimSeq = reclaimSeqOf(k) + 1;
-    await store.reclaimer.start();
+    store.nextReclaimSeq = (await store.reclaimer.start()) + 1;
     return store;
   }
 
@@ -222,11 +221,11 @@ export class LevelStore implements MailStore {
     await this.commits.run((tx) => {
       if (acct.boxes.get(box.record.name) !== box) throw new MailboxNotFoundError(name);
       tx.del(mailboxKey(user, box.record.name));
-      tx.put(reclaimKey(this.nextReclaimSeq++), encodeJson(item));
+      tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(item));
       tx.onCommit(() => {
         acct.boxes.delete(box.record.name);
         this.emit(box, { type: 'deleted', mailboxId: box.record.id });
-        this.reclaimer.queued([item]);
+        this.reclaimer.queued(user, [item]);
       });
     }, true);
   }
@@ -490,12 +489,12 @@ export class LevelStore implements MailStore {
           from: { user, mailboxId: box.record.id, flags: m.flags, internalDate: m.internalDate },
         }))
       : [];
-    for (const it of items) tx.put(reclaimKey(this.nextReclaimSeq++), encodeJson(it));
+    for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
     tx.onCommit(() => {
       box.remove(goneUids);
       box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, modseq) });
       this.emit(box, { type: 'expunge', mailboxId: box.record.id, uids: goneUids, modseq });
-      this.reclaimer.queued(items, { mailboxId: box.record.id, count: gone.length });
+      this.reclaimer.queued(user, items, { mailboxId: box.record.id, count: gone.length });
     });
     return gone;
   }
@@ -545,9 +544,9 @@ export class LevelStore implements MailStore {
     const horizon = Date.now() - this.retentionMs + 1000;
     const found: { key: string; item: Extract<ReclaimItem, { t: 'body' }> }[] = [];
     await this.read(async () => {
-      for await (const [k, v] of this.db.iterator(RECLAIM_RANGE)) {
+      for await (const [k, v] of this.db.iterator(reclaimRange(user))) {
         const item = decodeJson<ReclaimItem>(v);
-        if (item.t === 'body' && item.from?.user === user && item.at >= since && item.at >= horizon) found.push({ key: k, item });
+        if (item.t === 'body' && item.from && item.at >= since && item.at >= horizon) found.push({ key: k, item });
       }
     });
     if (found.length === 0) return 0;
@@ -560,7 +559,7 @@ export class LevelStore implements MailStore {
         tx.del(key);
       }
       for (const [box, metas] of byBox) this.publishAdded(tx, box, metas);
-      tx.onCommit(() => this.reclaimer.dequeued(found.map((f) => f.item)));
+      tx.onCommit(() => this.reclaimer.dequeued(user, found.map((f) => f.item)));
       return found.length;
     });
   }
@@ -581,7 +580,10 @@ export class LevelStore implements MailStore {
       mailboxesLoaded,
       commitGroups: this.commits.stats.rounds,
       commits: this.commits.stats.jobs,
-      reclaimBacklog: { bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0 },
+      reclaimBacklog: {
+        bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0, accounts: r.backlogAccounts,
+      },
+      reclaimed: { bodies: r.reclaimedBodies, bytes: r.reclaimedBytes },
     };
   }
 

@@ -1,10 +1,13 @@
 // Physical deletion, continuous and in small steps (invariant 4). Expunges only remove messages from
-// the live index and append to a durable queue (q!…); this loop drains that queue a bounded number of
-// keys at a time, asks its gate before every step so client traffic goes first, and compacts key ranges
-// that collected many deletion tombstones (invariant 5). A restart resumes from the durable queue.
+// the live index and append to a durable per-account queue (q!<user>!…); this loop drains those queues
+// a bounded number of keys at a time, one account after another (round-robin, so 300k deletions in one
+// account do not hold up another's ten), asks its gate before every step so client traffic goes first,
+// and compacts key ranges that collected many deletion tombstones (invariant 5). A restart resumes
+// from the durable queues.
 import type { BatchOp } from './commit-queue.ts';
 import {
-  BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, refKey, refRange, summaryKey,
+  BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, reclaimOwnerOf, reclaimRange,
+  reclaimSeqOf, refKey, refRange, summaryKey,
 } from './keys.ts';
 import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
 
@@ -40,6 +43,8 @@ export interface ReclaimerOptions {
 
 export interface ReclaimStats {
   backlogItems: number;
+  /** Accounts with something queued. */
+  backlogAccounts: number;
   backlogBytes: number;
   oldestAt: number;
   reclaimedBodies: number;
@@ -55,28 +60,38 @@ export class Reclaimer {
   private idleWaiters: (() => void)[] = [];
   /** Deletion tombstones per key range since its last compaction. */
   private readonly churn = new Map<string, { gt: string; lt: string; count: number }>();
+  /** Queued items per account; iteration order is the round-robin order. */
+  private readonly backlog = new Map<string, number>();
   readonly stats: ReclaimStats = {
-    backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
+    backlogItems: 0, backlogAccounts: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
   };
 
   constructor(private readonly db: ReclaimDb, private readonly opts: ReclaimerOptions) {}
 
-  /** Counts the durable queue left by an earlier run, then starts draining it. */
-  async start(): Promise<void> {
-    for await (const [, v] of this.db.iterator(RECLAIM_RANGE)) this.account(decodeJson<ReclaimItem>(v), +1);
+  /**
+   * Counts the durable queues left by an earlier run, then starts draining them. Returns the highest
+   * queue sequence number in use, so that new items sort after old ones.
+   */
+  async start(): Promise<number> {
+    let maxSeq = 0;
+    for await (const [k, v] of this.db.iterator(RECLAIM_RANGE)) {
+      this.count(reclaimOwnerOf(k), decodeJson<ReclaimItem>(v), +1);
+      maxSeq = Math.max(maxSeq, reclaimSeqOf(k));
+    }
     this.wake();
+    return maxSeq;
   }
 
-  /** Called by the store after it queued items in a committed batch. */
-  queued(items: readonly ReclaimItem[], tombstones?: { mailboxId: number; count: number }): void {
-    for (const it of items) this.account(it, +1);
+  /** Called by the store after it queued an account's items in a committed batch. */
+  queued(owner: string, items: readonly ReclaimItem[], tombstones?: { mailboxId: number; count: number }): void {
+    for (const it of items) this.count(owner, it, +1);
     if (tombstones) this.noteChurn(messageRange(tombstones.mailboxId), tombstones.count);
     this.wake();
   }
 
-  /** Items taken off the queue by someone else (undelete) in a committed batch. */
-  dequeued(items: readonly ReclaimItem[]): void {
-    for (const it of items) this.account(it, -1);
+  /** Items taken off an account's queue by someone else (undelete) in a committed batch. */
+  dequeued(owner: string, items: readonly ReclaimItem[]): void {
+    for (const it of items) this.count(owner, it, -1);
   }
 
   /** Resolves when the queue is empty (tests, `tegami stats --wait`, shutdown of benches). */
@@ -91,7 +106,11 @@ export class Reclaimer {
     while (this.running) await new Promise((r) => setImmediate(r));
   }
 
-  private account(it: ReclaimItem, sign: 1 | -1): void {
+  private count(owner: string, it: ReclaimItem, sign: 1 | -1): void {
+    const n = (this.backlog.get(owner) ?? 0) + sign;
+    if (n > 0) this.backlog.set(owner, n);
+    else this.backlog.delete(owner);
+    this.stats.backlogAccounts = this.backlog.size;
     this.stats.backlogItems += sign;
     if (it.t === 'body') this.stats.backlogBytes += sign * it.bytes;
     if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
@@ -115,16 +134,27 @@ export class Reclaimer {
     this.timer = undefined;
     this.running = true;
     try {
+      // One round = one bounded step for every account with a backlog, in turn.
       while (!this.stopped) {
-        if (this.opts.gate && !this.opts.gate()) {
-          this.running = false;
-          this.timer = setTimeout(() => void this.loop(), this.opts.backoffMs ?? 100);
-          this.timer.unref?.();
-          return;
+        let worked = false;
+        let dueInMs = Infinity;
+        for (const owner of [...this.backlog.keys()]) {
+          if (this.stopped) break;
+          if (this.opts.gate && !this.opts.gate()) {
+            this.running = false;
+            this.timer = setTimeout(() => void this.loop(), this.opts.backoffMs ?? 100);
+            this.timer.unref?.();
+            return;
+          }
+          const r = await this.step(owner);
+          if (r === 'worked') worked = true;
+          else dueInMs = Math.min(dueInMs, r.dueInMs);
+          await new Promise((r) => setImmediate(r));
         }
-        const did = await this.step();
-        if (!did) break;
-        await new Promise((r) => setImmediate(r));
+        if (!worked) {
+          this.retryAt(dueInMs);
+          break;
+        }
       }
       if (!this.stopped) await this.compactChurned();
     } finally {
@@ -137,8 +167,8 @@ export class Reclaimer {
     }
   }
 
-  /** One bounded step. Returns false when the queue is empty. */
-  private async step(): Promise<boolean> {
+  /** One bounded step on one account's queue; otherwise when its next item falls due. */
+  private async step(owner: string): Promise<'worked' | { dueInMs: number }> {
     const budget = this.opts.stepKeys ?? 1024;
     const ops: BatchOp[] = [];
     const done: ReclaimItem[] = [];
@@ -147,16 +177,18 @@ export class Reclaimer {
     let reclaimedBodies = 0;
     const items: [string, ReclaimItem][] = [];
     const due = Date.now() - (this.opts.retentionMs ?? 0);
-    for await (const [key, v] of this.db.iterator({ ...RECLAIM_RANGE, limit: 128 })) {
+    const queue = reclaimRange(owner);
+    let dueInMs = Infinity;
+    for await (const [key, v] of this.db.iterator({ ...queue, limit: 128 })) {
       const item = decodeJson<ReclaimItem>(v);
       // The queue is in time order: the first item still under retention ends the step.
       if (item.at > due) {
-        this.retryAt(item.at - due);
+        dueInMs = item.at - due;
         break;
       }
       items.push([key, item]);
     }
-    if (items.length === 0) return false;
+    if (items.length === 0) return { dueInMs };
     // Reference checks are independent point lookups: run them side by side on the I/O pool.
     const referenced = await Promise.all(items.map(([, it]) => (it.t === 'body' ? this.isReferenced(it.b) : false)));
     for (let i = 0; i < items.length && ops.length < budget; i++) {
@@ -178,7 +210,7 @@ export class Reclaimer {
           const meta = decodeMeta(mv);
           ops.push({ type: 'del', key: mk }, { type: 'del', key: refKey(meta.bodyId, item.m, meta.uid) });
           const follow: ReclaimItem = { t: 'body', b: meta.bodyId, at: item.at, bytes: meta.size };
-          ops.push({ type: 'put', key: reclaimKey(this.opts.nextSeq()), value: encodeJson(follow) });
+          ops.push({ type: 'put', key: reclaimKey(owner, this.opts.nextSeq()), value: encodeJson(follow) });
           followUps.push(follow);
           n++;
         }
@@ -192,13 +224,13 @@ export class Reclaimer {
     }
     await this.db.batch(ops, { sync: false });
     // The queue is read from its start, so its own tombstones would slow every later step.
-    this.noteChurn(RECLAIM_RANGE, done.length);
-    for (const it of done) this.account(it, -1);
-    for (const it of followUps) this.account(it, +1);
+    this.noteChurn(queue, done.length);
+    for (const it of done) this.count(owner, it, -1);
+    for (const it of followUps) this.count(owner, it, +1);
     this.stats.reclaimedBodies += reclaimedBodies;
     this.stats.reclaimedBytes += reclaimedBytes;
     this.stats.steps++;
-    return true;
+    return 'worked';
   }
 
   private async isReferenced(bodyId: string): Promise<boolean> {

@@ -240,6 +240,21 @@ describe('leveldb store across restarts', () => {
     await store.close();
   });
 
+  it('keeps accounts whose names share a prefix apart when it loads them', async () => {
+    const path = tempDir();
+    let store = await openStore({ path });
+    await store.ensureUser('ab');
+    await store.ensureUser('ab.c');
+    await store.createMailbox('ab.c', 'Secret');
+    await store.append('ab.c', 'Secret', msg('not for ab'));
+    await store.close();
+    store = await openStore({ path });
+    expect((await store.listMailboxes('ab')).map((b) => b.name)).not.toContain('Secret');
+    await expect(store.snapshot('ab', 'Secret')).rejects.toBeInstanceOf(MailboxNotFoundError);
+    expect((await store.snapshot('ab.c', 'Secret')).messages.length).toBe(1);
+    await store.close();
+  });
+
   it('finishes reclaiming after a restart', async () => {
     const path = tempDir();
     let store = await openStore({ path, reclaimGate: () => false });
@@ -255,6 +270,33 @@ describe('leveldb store across restarts', () => {
     await store.reclaimDrained();
     expect(store.stats().reclaimBacklog.bodies).toBe(0);
     await expect(collect(store.readBody(snap.messages[0]!.bodyId))).rejects.toThrow(/gone/);
+    await store.close();
+  });
+});
+
+describe('reclaimer', () => {
+  it('reclaims accounts in turn, so a small backlog is not stuck behind a huge one', async () => {
+    let allowedSteps = Infinity;
+    const path = tempDir();
+    const store = await openStore({ path, reclaimStepKeys: 64, reclaimGate: () => allowedSteps-- > 0 });
+    await store.ensureUser('heavy');
+    await store.ensureUser('light');
+    await store.importMessages('heavy', 'INBOX', Array.from({ length: 2000 }, (_, i) => ({ raw: msg(`h${i}`) })));
+    const light = await store.append('light', 'INBOX', msg('light'));
+    const lightBody = (await store.snapshot('light', 'INBOX')).messages[0]!.bodyId;
+    allowedSteps = 0;
+    await store.expunge('heavy', 'INBOX', (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid));
+    await store.expunge('light', 'INBOX', [light.uid]);
+    expect(store.stats().reclaimBacklog).toMatchObject({ bodies: 2001, accounts: 2 });
+    // Two steps: one for each account. A single first-in-first-out queue would still be on 'heavy'.
+    allowedSteps = 2;
+    for (let i = 0; i < 100 && store.stats().reclaimed.bodies < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await expect(collect(store.readBody(lightBody))).rejects.toThrow(/gone/);
+    expect(store.stats().reclaimBacklog.accounts).toBe(1);
+    expect(store.stats().reclaimBacklog.bodies).toBeGreaterThan(1800);
+    allowedSteps = Infinity;
+    await store.reclaimDrained();
+    expect(store.stats().reclaimBacklog).toMatchObject({ bodies: 0, accounts: 0 });
     await store.close();
   });
 });
