@@ -19,6 +19,8 @@ export interface OpenStoreOptions {
   reclaimStepKeys?: number;
   /** Keep expunged messages recoverable (tegami undelete) this long, ms. Default 0. */
   retentionMs?: number;
+  /** Expunge records kept per mailbox for QRESYNC (the change-log horizon). Default 10,000. */
+  expungeLogKeep?: number;
 }
 
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
@@ -34,5 +36,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
     reclaimGate: opts.reclaimGate,
     reclaimStepKeys: opts.reclaimStepKeys,
     retentionMs: opts.retentionMs,
+    expungeLogKeep: opts.expungeLogKeep,
   });
 }

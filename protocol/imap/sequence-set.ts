@@ -63,6 +63,27 @@ export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): numbe
   return [...picked].sort((x, y) => x - y);
 }
 
+/**
+ * UIDs the set names (below `uidNext`) that no live message holds: what a client must treat as
+ * vanished when the expunge log no longer reaches back to its modseq (RFC 7162 3.2.5.2).
+ */
+export function absentUids(set: SequenceSet, messages: readonly MessageMeta[], uidNext: number): SequenceSet {
+  const out: SequenceSet = [];
+  for (const [a0, b0] of set) {
+    const a = Math.max(1, a0 === Infinity ? uidNext - 1 : a0);
+    const b = Math.min(uidNext - 1, b0);
+    let next = a;
+    for (let i = lowerBound(messages, a); i < messages.length && messages[i]!.uid <= b; i++) {
+      if (messages[i]!.uid > next) out.push([next, messages[i]!.uid - 1]);
+      next = messages[i]!.uid + 1;
+    }
+    if (next <= b) out.push([next, b]);
+  }
+  return out;
+}
+
+export const formatRanges = (set: SequenceSet): string => set.map(([a, b]) => (a === b ? `${a}` : `${a}:${b}`)).join(',');
+
 /** Ascending numbers as a compact set: 1,2,3,5 → "1:3,5". */
 export function formatSet(nums: readonly number[]): string {
   const out: string[] = [];

@@ -35,6 +35,8 @@ export const expungeLogRange = (mailboxId: number, afterModseq = -1) => ({
   lt: `e!${hex(mailboxId, 8)}${AFTER_SEPARATOR}`,
 });
 
+export const modseqOfExpungeLogKey = (key: string): number => parseInt(key.slice(key.lastIndexOf('!') + 1), 16);
+
 export const BODY_CHUNK = 256 * 1024;
 export const bodyChunkKey = (bodyId: string, chunk: number): string => `b!${bodyId}!${hex(chunk, 4)}`;
 export const bodyRange = (bodyId: string) => ({ gt: `b!${bodyId}!`, lt: `b!${bodyId}${AFTER_SEPARATOR}` });

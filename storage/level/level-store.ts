@@ -13,7 +13,7 @@ import type {
 import { CommitQueue, type Tx } from './commit-queue.ts';
 import {
   BODY_CHUNK, COUNTERS_KEY, bodyChunkKey, bodyRange, expungeLogKey, expungeLogRange, mailboxKey,
-  mailboxRange, messageKey, messageRange, reclaimKey, reclaimRange, refKey, summaryKey, userKey, USER_RANGE,
+  mailboxRange, messageKey, messageRange, modseqOfExpungeLogKey, reclaimKey, reclaimRange, refKey, summaryKey, userKey, USER_RANGE,
 } from './keys.ts';
 import { MailboxIndex } from './mailbox-index.ts';
 import { Reclaimer, type ReclaimDb } from './reclaimer.ts';
@@ -37,6 +37,7 @@ export interface LevelStoreOptions {
   /** Asked by the reclaimer before each step. */
   reclaimGate?: () => boolean;
   reclaimStepKeys?: number;
+  expungeLogKeep?: number;
 }
 
 interface Account {
@@ -67,10 +68,12 @@ export class LevelStore implements MailStore {
   private readonly reclaimer: Reclaimer;
   private closed = false;
   private readonly retentionMs: number;
+  private readonly expungeLogKeep: number;
 
   private constructor(private readonly db: KvDb, private readonly opts: LevelStoreOptions) {
     this.commits = new CommitQueue(db, opts.sync);
     this.retentionMs = opts.retentionMs ?? 0;
+    this.expungeLogKeep = Math.max(1, opts.expungeLogKeep ?? 10_000);
     this.reclaimer = new Reclaimer(db, {
       retentionMs: this.retentionMs,
       gate: opts.reclaimGate,
@@ -111,7 +114,9 @@ export class LevelStore implements MailStore {
       for (const r of records) {
         const metas: MessageMeta[] = [];
         for await (const [, v] of this.db.iterator(messageRange(r.id))) metas.push(decodeMeta(v));
-        boxes.set(r.name, new MailboxIndex(r, metas));
+        const log: number[] = [];
+        for await (const k of this.db.keys(expungeLogRange(r.id))) log.push(modseqOfExpungeLogKey(k));
+        boxes.set(r.name, new MailboxIndex(r, metas, log));
       }
     });
     const acct: Account = { name: user, boxes };
@@ -318,7 +323,7 @@ export class LevelStore implements MailStore {
     await this.read(async () => {
       for await (const [, v] of this.db.iterator(expungeLogRange(box.record.id, modseq))) vanished.push(...decodeJson<number[]>(v));
     });
-    return { changed, vanished: vanished.sort((a, b) => a - b), complete: true };
+    return { changed, vanished: vanished.sort((a, b) => a - b), complete: modseq >= (box.record.expungeHorizon ?? 0) };
   }
 
   async watch(user: string, mailbox: string, listener: MailboxListener): Promise<() => void> {
@@ -368,7 +373,9 @@ export class LevelStore implements MailStore {
 
   /** Persists the mailbox counters as allocated so far; the last write in a round wins. */
   private writeRecord(tx: Tx, user: string, box: MailboxIndex): void {
-    tx.put(mailboxKey(user, box.record.name), encodeJson({ ...box.record, uidNext: box.nextUid, highestModseq: box.nextModseq - 1 }));
+    tx.put(mailboxKey(user, box.record.name), encodeJson({
+      ...box.record, uidNext: box.nextUid, highestModseq: box.nextModseq - 1, expungeHorizon: box.expungeHorizon || undefined,
+    }));
   }
 
   private publishAdded(tx: Tx, box: MailboxIndex, metas: MessageMeta[]): void {
@@ -481,6 +488,15 @@ export class LevelStore implements MailStore {
     const modseq = box.allocModseq();
     const goneUids = gone.map((m) => m.uid);
     tx.put(expungeLogKey(box.record.id, modseq), encodeJson(goneUids));
+    // The log keeps a fixed number of records per mailbox, so its size and this write's cost stay
+    // bounded; a client resyncing from before the horizon is told so (ChangesSince.complete).
+    box.expungeLog.push(modseq);
+    while (box.expungeLog.length > this.expungeLogKeep) {
+      const old = box.expungeLog.shift()!;
+      tx.del(expungeLogKey(box.record.id, old));
+      box.expungeHorizon = Math.max(box.expungeHorizon, old);
+    }
+    const horizon = box.expungeHorizon;
     this.writeRecord(tx, user, box);
     const at = Date.now();
     const items: ReclaimItem[] = reclaim
@@ -492,7 +508,11 @@ export class LevelStore implements MailStore {
     for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
     tx.onCommit(() => {
       box.remove(goneUids);
-      box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, modseq) });
+      box.commitRecord({
+        ...box.record,
+        highestModseq: Math.max(box.record.highestModseq, modseq),
+        expungeHorizon: Math.max(box.record.expungeHorizon ?? 0, horizon) || undefined,
+      });
       this.emit(box, { type: 'expunge', mailboxId: box.record.id, uids: goneUids, modseq });
       this.reclaimer.queued(user, items, { mailboxId: box.record.id, count: gone.length });
     });

@@ -15,13 +15,18 @@ export class MailboxIndex {
   /** Allocation counters run ahead of the record while a commit is in flight; never handed out twice. */
   nextUid: number;
   nextModseq: number;
+  /** Modseqs of the expunge-log records on disk, oldest first; like the counters, runs ahead of commits. */
+  expungeLog: number[];
+  expungeHorizon: number;
   private messages: MessageMeta[];
   private shared = false;
   private unseen: number;
   readonly listeners = new Set<MailboxListener>();
 
-  constructor(record: MailboxRecord, messages: MessageMeta[]) {
+  constructor(record: MailboxRecord, messages: MessageMeta[], expungeLog: number[] = []) {
     this.record = record;
+    this.expungeLog = expungeLog;
+    this.expungeHorizon = record.expungeHorizon ?? 0;
     this.messages = messages;
     this.nextUid = record.uidNext;
     this.nextModseq = record.highestModseq + 1;

@@ -10,6 +10,8 @@ export interface MailboxRecord {
   highestModseq: number;
   specialUse?: string;
   subscribed: boolean;
+  /** The expunge log was pruned up to here: changes at or below this modseq may be missing from it. */
+  expungeHorizon?: number;
 }
 
 export interface Counters {

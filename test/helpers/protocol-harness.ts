@@ -35,10 +35,11 @@ export async function startHarness(
     governor?: Governor;
     analyzer?: (raw: Buffer) => unknown;
     idleTimeoutMs?: number;
+    expungeLogKeep?: number;
   } = {},
 ): Promise<Harness> {
   const users = opts.users ?? { alice: 'secret' };
-  const inner = await openStore({ memory: true, analyzer: opts.analyzer });
+  const inner = await openStore({ memory: true, analyzer: opts.analyzer, expungeLogKeep: opts.expungeLogKeep });
   for (const u of Object.keys(users)) await inner.ensureUser(u);
   const store = opts.wrapStore ? opts.wrapStore(inner) : inner;
   const ctx: SessionContext = {

@@ -61,4 +61,27 @@ describe('QRESYNC', () => {
     expect(sel.some((l) => l.includes('VANISHED'))).toBe(false);
     expect(sel.pop()).toMatch(/^s OK \[READ-WRITE\]/);
   });
+
+  it('reports every absent UID when the client resyncs from before the expunge-log horizon', async () => {
+    h = await startHarness(handleImapConnection, { analyzer: analyzeMessage, expungeLogKeep: 2 });
+    for (let i = 1; i <= 8; i++) await h.store.deliver(['alice'], Buffer.from(`Subject: m${i}\r\n\r\nbody\r\n`));
+    const a = await session(h.port);
+    await a('e', 'ENABLE QRESYNC');
+    const sel = await a('s', 'SELECT INBOX');
+    const validity = /UIDVALIDITY (\d+)/.exec(sel.join(' '))![1];
+    const modseq = Number(/HIGHESTMODSEQ (\d+)/.exec(sel.join(' '))![1]);
+    await a('u', 'UNSELECT');
+    // Three separate expunges; the log keeps two, so the first one falls behind the horizon.
+    for (const uid of [2, 4, 6]) {
+      await h.store.expunge('alice', 'INBOX', [uid]);
+    }
+    const again = await a('r', `SELECT INBOX (QRESYNC (${validity} ${modseq}))`);
+    expect(again).toContain('* VANISHED (EARLIER) 2,4,6');
+    const recent = Number(/HIGHESTMODSEQ (\d+)/.exec(again.join(' '))![1]);
+    await h.store.expunge('alice', 'INBOX', [8]);
+    const fetched = await a('f', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${recent} VANISHED)`);
+    expect(fetched).toContain('* VANISHED (EARLIER) 8');
+    const old = await a('o', `UID FETCH 1:7 (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`);
+    expect(old).toContain('* VANISHED (EARLIER) 2,4,6');
+  });
 });

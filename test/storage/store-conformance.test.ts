@@ -255,6 +255,26 @@ describe('leveldb store across restarts', () => {
     await store.close();
   });
 
+  it('keeps a bounded expunge log and says when a client asks from before its horizon', async () => {
+    const path = tempDir();
+    let store = await openStore({ path, expungeLogKeep: 2 });
+    await store.ensureUser('alice');
+    const uids: number[] = [];
+    for (let i = 0; i < 5; i++) uids.push((await store.append('alice', 'INBOX', msg(`m${i}`))).uid);
+    const before = (await store.snapshot('alice', 'INBOX')).mailbox.highestModseq;
+    for (const uid of uids.slice(0, 3)) await store.expunge('alice', 'INBOX', [uid]);
+    const old = await store.changesSince('alice', 'INBOX', before);
+    expect(old.complete).toBe(false);
+    expect(old.vanished).toEqual(uids.slice(1, 3));
+    await store.close();
+    store = await openStore({ path, expungeLogKeep: 2 });
+    expect((await store.changesSince('alice', 'INBOX', before)).complete).toBe(false);
+    const mid = (await store.snapshot('alice', 'INBOX')).mailbox.highestModseq;
+    await store.expunge('alice', 'INBOX', [uids[3]!]);
+    expect(await store.changesSince('alice', 'INBOX', mid)).toMatchObject({ complete: true, vanished: [uids[3]] });
+    await store.close();
+  });
+
   it('finishes reclaiming after a restart', async () => {
     const path = tempDir();
     let store = await openStore({ path, reclaimGate: () => false });

@@ -13,8 +13,9 @@ import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { flagList, internalDate } from '../responses.ts';
-import { byUid, bySequence, formatSet, parseSequenceSet } from '../sequence-set.ts';
+import { byUid, bySequence, parseSequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
+import { vanishedSince } from './select-commands.ts';
 
 const BATCH = 256;
 
@@ -157,8 +158,8 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   if (plan.vanished) {
     if (!byUidSet || !s.enabled.has('QRESYNC')) throw new ParseError('VANISHED needs UID FETCH and ENABLE QRESYNC');
     const changes = await s.ctx.store.changesSince(s.user!, view.name, plan.changedSince!);
-    const gone = changes.vanished.filter((u) => set.some(([a, b]) => u >= a && u <= b));
-    if (gone.length) s.send(`* VANISHED (EARLIER) ${formatSet(gone)}`);
+    const gone = vanishedSince(view, changes, set);
+    if (gone) s.send(`* VANISHED (EARLIER) ${gone}`);
   }
 
   // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.

@@ -6,7 +6,7 @@ import type { ChangesSince } from '../../../storage/types.ts';
 import { atom, list, ParseError, type Token } from '../parser/tokens.ts';
 import { flagList } from '../responses.ts';
 import { SelectedMailbox } from '../selected-mailbox.ts';
-import { byUid, formatSet, parseSequenceSet, type SequenceSet } from '../sequence-set.ts';
+import { absentUids, byUid, formatRanges, formatSet, parseSequenceSet, type SequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 import { mailboxArg } from './mailbox-commands.ts';
 
@@ -40,10 +40,19 @@ function selectParameters(s: ImapSession, params: readonly Token[]): QresyncPara
 }
 
 /** What changed since the client's modseq: VANISHED (EARLIER) and FETCH lines (RFC 7162 3.2.5.1). */
+/**
+ * The UIDs of `set` expunged since the client's modseq, as a set string ('' for none). When the
+ * expunge log no longer reaches back that far, every UID of `set` that is not live is reported: more
+ * than happened, never less, so the client's cache stays right.
+ */
+export function vanishedSince(view: SelectedMailbox, changes: ChangesSince, set: SequenceSet): string {
+  if (!changes.complete) return formatRanges(absentUids(set, view.messages, view.uidNext));
+  return formatSet(changes.vanished.filter((uid) => set.some(([a, b]) => uid >= a && uid <= b)));
+}
+
 export function resyncLines(view: SelectedMailbox, changes: ChangesSince, known?: SequenceSet): string[] {
-  const inKnown = (uid: number) => !known || known.some(([a, b]) => uid >= a && uid <= b);
-  const vanished = changes.vanished.filter(inKnown);
-  const lines = vanished.length ? [`* VANISHED (EARLIER) ${formatSet(vanished)}`] : [];
+  const vanished = vanishedSince(view, changes, known ?? [[1, Infinity]]);
+  const lines = vanished ? [`* VANISHED (EARLIER) ${vanished}`] : [];
   for (const m of changes.changed) {
     const i = view.indexOfUid(m.uid);
     if (i >= 0) lines.push(`* ${i + 1} FETCH (UID ${m.uid} FLAGS ${flagList(m.flags)} MODSEQ (${m.modseq}))`);
