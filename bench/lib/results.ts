@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
-export function writeResult(name: string, data: object, ext = 'json'): string {
+export function writeResult(name: string, data: object | string, ext = 'json'): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = join(RESULTS_DIR, `${name}-${stamp}.${ext}`);

@@ -72,3 +72,38 @@ export function lineChart(spec: ChartSpec): string {
 function round(v: number): string {
   return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 10) / 10);
 }
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** Whisker: the spread over repeats. */
+  min?: number;
+  max?: number;
+  color: string;
+}
+
+/** Horizontal bars with min–max whiskers: one figure, one bar per server. */
+export function barChart(title: string, unit: string, bars: Bar[]): string {
+  const w = 520;
+  const rowH = 30;
+  const left = 90;
+  const h = 34 + bars.length * rowH + 10;
+  const top = nice(Math.max(0, ...bars.map((b) => b.max ?? b.value)));
+  const px = (v: number) => left + (v / top) * (w - left - 70);
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${h}" fill="white"/>`,
+    `<text x="8" y="18" font-size="13">${esc(title)}${unit ? ` (${esc(unit)})` : ''}</text>`,
+  ];
+  bars.forEach((b, i) => {
+    const y = 30 + i * rowH;
+    out.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)}</text>`);
+    out.push(`<rect x="${left}" y="${y + 3}" width="${Math.max(1, px(b.value) - left).toFixed(1)}" height="${rowH - 10}" fill="${b.color}"/>`);
+    if (b.min !== undefined && b.max !== undefined) {
+      out.push(`<line x1="${px(b.min).toFixed(1)}" y1="${y + rowH / 2 - 1}" x2="${px(b.max).toFixed(1)}" y2="${y + rowH / 2 - 1}" stroke="#222"/>`);
+    }
+    out.push(`<text x="${(px(b.max ?? b.value) + 6).toFixed(1)}" y="${y + 15}">${round(b.value)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}

@@ -15,8 +15,8 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
-export async function startServerProcess(args: string[], timeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
+export async function startServerProcess(args: string[], timeoutMs = 20_000, opts: { nodeArgs?: string[] } = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

@@ -70,6 +70,8 @@ first_valid_gid = 1
 mail_location = maildir:~/Maildir
 mail_fsync = always
 pop3_uidl_format = %08Xu%08Xv
+# benches open tens of connections per user from one address (IDLE fan-out)
+mail_max_userip_connections = 1000
 postmaster_address = postmaster@localhost
 default_process_limit = 600
 default_client_limit = 4096
