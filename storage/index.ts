@@ -28,7 +28,7 @@ const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
   let db: KvDb;
   if (opts.memory) db = new MemoryLevel<string, Uint8Array>(ENCODINGS) as unknown as KvDb;
-  else if (opts.path) db = new Level<string, Uint8Array>(opts.path, ENCODINGS) as unknown as KvDb;
+  else if (opts.path) db = new Level<string, Uint8Array>(opts.path, { ...ENCODINGS, compression: false }) as unknown as KvDb;
   else throw new Error('openStore needs a path or memory: true');
   return LevelStore.open(db, {
     analyzer: opts.analyzer,

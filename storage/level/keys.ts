@@ -39,7 +39,6 @@ export const modseqOfExpungeLogKey = (key: string): number => parseInt(key.slice
 
 export const BODY_CHUNK = 256 * 1024;
 export const bodyChunkKey = (bodyId: string, chunk: number): string => `b!${bodyId}!${hex(chunk, 4)}`;
-export const bodyRange = (bodyId: string) => ({ gt: `b!${bodyId}!`, lt: `b!${bodyId}${AFTER_SEPARATOR}` });
 export const summaryKey = (bodyId: string): string => `s!${bodyId}`;
 
 export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${bodyId}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;

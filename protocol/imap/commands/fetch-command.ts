@@ -107,6 +107,8 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
   return pieces;
 }
 
+const COALESCE_BYTES = 64 * 1024;
+
 /** Writes FETCH responses, coalescing small pieces into large writes; bodies are streamed. */
 class ResponseWriter {
   private pending: (string | Buffer)[] = [];
@@ -119,13 +121,20 @@ class ResponseWriter {
       if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
         this.pending.push(piece);
         this.size += piece.length;
-        if (this.size >= 64 * 1024) await this.flush();
+        if (this.size >= COALESCE_BYTES) await this.flush();
         continue;
       }
       if (piece.end <= piece.start) continue;
-      await this.flush();
       try {
+        // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
         for await (const chunk of this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end)) {
+          if (chunk.length < COALESCE_BYTES) {
+            this.pending.push(chunk);
+            this.size += chunk.length;
+            if (this.size >= COALESCE_BYTES) await this.flush();
+            continue;
+          }
+          await this.flush();
           if (!this.s.write(chunk)) await this.s.drained();
         }
       } catch (err) {
