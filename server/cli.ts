@@ -116,11 +116,26 @@ user
 
 user
   .command('del <name>')
-  .description('remove an account (its mail stays until the mailbox is deleted)')
+  .description('remove an account: it can no longer log in; with --purge its mail goes too (server stopped)')
   .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .option('--purge', 'also delete all its mailboxes and mail (reclaimed in the background); needs the server stopped')
   .action(async (name: string, o) => {
-    await userDel(resolve(o.data), name).catch(fail);
-    process.stdout.write(`user ${name} removed\n`);
+    if (o.purge) {
+      const store = await openStore({ path: join(resolve(o.data), 'mail') }).catch(fail);
+      try {
+        if ((await store.listUsers()).includes(name)) await store.deleteAccount(name);
+        await store.reclaimDrained();
+      } catch (err) {
+        await store.close();
+        fail(err);
+      }
+      await store.close();
+    }
+    await userDel(resolve(o.data), name).catch((err: Error) => {
+      // an account that only had mail left (its login was removed earlier) is purged all the same
+      if (!(o.purge && err.message.startsWith('no such user'))) fail(err);
+    });
+    process.stdout.write(`user ${name} removed${o.purge ? ', with all its mail' : ''}\n`);
   });
 
 program

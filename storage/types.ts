@@ -113,6 +113,8 @@ export interface MailStore {
   createMailbox(user: string, name: string, opts?: { specialUse?: string }): Promise<MailboxInfo>;
   /** Logical delete now; its messages go to the reclaimer. INBOX cannot be deleted. */
   deleteMailbox(user: string, name: string): Promise<void>;
+  /** The account and all its mailboxes go at once, in one write; the reclaimer frees their mail. */
+  deleteAccount(user: string): Promise<void>;
   /** RFC 3501 rename; renaming INBOX moves its messages to the new mailbox and leaves INBOX empty. */
   renameMailbox(user: string, from: string, to: string): Promise<void>;
   setSubscribed(user: string, name: string, subscribed: boolean): Promise<void>;

@@ -102,6 +102,7 @@ export class ChaosStore implements MailStore {
   getMailbox: MailStore['getMailbox'] = (u, n) => this.op('read', 'getMailbox', () => this.inner.getMailbox(u, n));
   createMailbox: MailStore['createMailbox'] = (u, n, o) => this.op('write', 'createMailbox', () => this.inner.createMailbox(u, n, o));
   deleteMailbox: MailStore['deleteMailbox'] = (u, n) => this.op('write', 'deleteMailbox', () => this.inner.deleteMailbox(u, n));
+  deleteAccount: MailStore['deleteAccount'] = (u) => this.op('write', 'deleteAccount', () => this.inner.deleteAccount(u));
   renameMailbox: MailStore['renameMailbox'] = (u, f, t) => this.op('write', 'renameMailbox', () => this.inner.renameMailbox(u, f, t));
   setSubscribed: MailStore['setSubscribed'] = (u, n, s) => this.op('write', 'setSubscribed', () => this.inner.setSubscribed(u, n, s));
   snapshot: MailStore['snapshot'] = (u, m) => this.op('read', 'snapshot', () => this.inner.snapshot(u, m));

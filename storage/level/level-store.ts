@@ -235,6 +235,22 @@ export class LevelStore implements MailStore {
     }, true);
   }
 
+  async deleteAccount(user: string): Promise<void> {
+    const acct = await this.account(user);
+    await this.commits.run((tx) => {
+      const boxes = [...acct.boxes.values()];
+      const items: ReclaimItem[] = boxes.map((b) => ({ t: 'mailbox', m: b.record.id, at: Date.now() }));
+      tx.del(userKey(user));
+      for (const b of boxes) tx.del(mailboxKey(user, b.record.name));
+      for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
+      tx.onCommit(() => {
+        this.accounts.delete(user);
+        for (const b of boxes) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+        this.reclaimer.queued(user, items);
+      });
+    }, true);
+  }
+
   async renameMailbox(user: string, from: string, to: string): Promise<void> {
     const src = await this.box(user, from);
     const target = validateMailboxName(to);

@@ -97,7 +97,15 @@ export class Reclaimer {
   /** Resolves when the queue is empty (tests, `tegami stats --wait`, shutdown of benches). */
   drained(): Promise<void> {
     if (this.stats.backlogItems === 0 && !this.running) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
+    // The loop's timers do not hold the process open (a server must be able to exit); someone
+    // waiting for the drain, like `tegami user del --purge`, does.
+    return new Promise((r) => {
+      const keepAlive = setInterval(() => {}, 1000);
+      this.idleWaiters.push(() => {
+        clearInterval(keepAlive);
+        r();
+      });
+    });
   }
 
   async stop(): Promise<void> {

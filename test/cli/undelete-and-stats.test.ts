@@ -37,3 +37,22 @@ describe('tegami undelete', () => {
     }
   });
 });
+
+describe('tegami user del --purge', () => {
+  it('removes the login and all the mail of the account, and nothing of another account', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'tegami-purge-'));
+    execFileSync(process.execPath, [BIN, 'user', 'add', 'carol', '--data', data, '--password-stdin'], { input: 'pw\n' });
+    execFileSync(process.execPath, [BIN, 'user', 'add', 'dave', '--data', data, '--password-stdin'], { input: 'pw\n' });
+    const server = await startServerProcess(['--data', data]);
+    await sendMail(server.ports.smtp, ['carol@x.org', 'dave@x.org'], 'to both');
+    await sendMail(server.ports.smtp, 'carol@x.org', 'only carol');
+    await server.stop();
+
+    expect(tegami(['user', 'del', 'carol', '--purge', '--data', data])).toBe('user carol removed, with all its mail\n');
+    const stats = tegami(['stats', '--data', data]);
+    expect(stats).not.toMatch(/^carol\t/m);
+    expect(stats).toMatch(/^dave\tINBOX\tmessages=1\t/m);
+    expect(stats).toMatch(/reclaim backlog: 0 bodies/);
+    expect(tegami(['user', 'list', '--data', data])).not.toMatch(/carol/);
+  });
+});
