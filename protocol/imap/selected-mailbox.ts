@@ -12,6 +12,8 @@ export class SelectedMailbox {
   /** Messages expunged elsewhere that the client has not been told about yet. */
   readonly ghosts = new Set<number>();
   deleted = false;
+  /** The mailbox's RFC 6154 attribute, for the LIST line of an IMAP4rev2 SELECT. */
+  specialUse: string | undefined;
   highestModseq: number;
   uidNext: number;
 
@@ -45,6 +47,7 @@ export class SelectedMailbox {
       const m = snap.mailbox;
       view = new SelectedMailbox(m.name, readOnly, m.uidValidity, [...snap.messages], m.highestModseq, m.uidNext);
       view.unwatch = unwatch;
+      view.specialUse = m.specialUse;
       view.pending.push(...early);
       return view;
     } catch (err) {

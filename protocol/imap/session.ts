@@ -18,7 +18,10 @@ export class ImapSession {
   state: SessionState = 'not-authenticated';
   user: string | undefined;
   selected: SelectedMailbox | undefined;
-  /** Extensions the client turned on with ENABLE (or implicitly, e.g. CONDSTORE by a MODSEQ fetch). */
+  /**
+   * Extensions the client turned on with ENABLE (or implicitly, e.g. CONDSTORE by a MODSEQ fetch),
+   * by their capability name as advertised: 'CONDSTORE', 'QRESYNC', 'IMAP4rev2'.
+   */
   readonly enabled = new Set<string>();
   private readonly reader: CommandReader;
   private readonly queue: ReaderEvent[] = [];
@@ -57,10 +60,19 @@ export class ImapSession {
     this.send(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.ctx.serverName} IMAP4rev1 ready`);
   }
 
+  /**
+   * IMAP4rev2 (RFC 9051) is a mode the client ENABLEs: from then on responses take their rev2 form
+   * (no RECENT, ESEARCH for SEARCH, UTF-8 mailbox names). A rev1 client sees no difference.
+   */
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4rev2');
+  }
+
   capabilities(): string[] {
     const caps = [
-      'IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',
-      'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', `APPENDLIMIT=${this.ctx.maxMessageSize}`,
+      'IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',
+      'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', 'BINARY', 'STATUS=SIZE',
+      `APPENDLIMIT=${this.ctx.maxMessageSize}`,
     ];
     if (this.state === 'not-authenticated') caps.push('AUTH=PLAIN');
     return caps;

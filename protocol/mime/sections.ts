@@ -30,6 +30,24 @@ function navigate(summary: MessageSummary, path: readonly number[]): MimePart | 
   return node;
 }
 
+export interface PartRange {
+  start: number;
+  end: number;
+  /** The part's Content-Transfer-Encoding, as written in its header (absent: identity). */
+  encoding?: string;
+}
+
+/**
+ * BINARY[part] (RFC 3516): the body bytes of a part with the encoding they are in, so the caller can
+ * decode them. The empty part is the whole message, as is (encoding undefined). undefined when the
+ * part does not exist.
+ */
+export function resolvePart(summary: MessageSummary, part: readonly number[]): PartRange | undefined {
+  if (part.length === 0) return { start: summary.root.h, end: summary.root.e };
+  const node = navigate(summary, part);
+  return node && { start: node.b, end: node.e, encoding: node.encoding };
+}
+
 export function resolveSection(summary: MessageSummary, section: SectionSpec): SectionRange {
   const fields = section.fields?.length ? { fields: section.fields, not: section.kind === 'header.fields.not' } : undefined;
   let msg: MimePart;

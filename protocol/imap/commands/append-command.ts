@@ -8,7 +8,7 @@ import { mailboxArg } from './mailbox-commands.ts';
 export const APPEND: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
-    const name = mailboxArg(cmd.args[0]);
+    const name = mailboxArg(s, cmd.args[0]);
     let i = 1;
     let flags: string[] = [];
     let internalDate: number | undefined;

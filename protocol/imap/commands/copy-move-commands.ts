@@ -15,7 +15,7 @@ async function transfer(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean, m
   const view = s.selected!;
   if (move && view.readOnly) throw new ImapError('NO', 'READ-ONLY', 'mailbox is read-only');
   const set = parseSequenceSet(atom(cmd.args[0], 'sequence set'));
-  const target = mailboxArg(cmd.args[1]);
+  const target = mailboxArg(s, cmd.args[1]);
   const indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
   const uids = indexes.map((i) => view.messages[i]!.uid);
   const verb = `${byUidSet ? 'UID ' : ''}${move ? 'MOVE' : 'COPY'}`;

@@ -4,10 +4,14 @@
 // be read from the store is read before the batch's first line is written, so a store failure is a
 // NO [UNAVAILABLE], not a half-written response. A failure in the middle of streaming a body cuts
 // the connection rather than leave the client with a truncated literal.
+// BINARY (RFC 3516) is the exception to streaming: a part's decoded content is only known after
+// decoding, so it is held in memory (at most one message's size per item) and batches are cut
+// short by bytes held as well as by count.
 import { MessageGoneError } from '../../../storage/errors.ts';
 import type { MessageMeta } from '../../../storage/types.ts';
 import {
-  filterHeaderFields, formatBodyStructure, formatEnvelope, resolveSection, type MessageSummary,
+  decodeTransferEncoding, filterHeaderFields, formatBodyStructure, formatEnvelope, isIdentityEncoding, isKnownEncoding,
+  resolvePart, resolveSection, type MessageSummary,
 } from '../../mime/index.ts';
 import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
@@ -18,6 +22,8 @@ import type { ImapSession } from '../session.ts';
 import { vanishedSince } from './select-commands.ts';
 
 const BATCH = 256;
+/** Decoded BINARY bytes a batch may hold before it is written. */
+const BATCH_BINARY_BYTES = 8 * 1024 * 1024;
 
 type Piece = string | Buffer | { bodyId: string; start: number; end: number };
 
@@ -29,7 +35,11 @@ async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
 
 const needsSummary = (items: readonly FetchItem[]): boolean =>
   items.some((i) => i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE' ||
-    (i.kind === 'section' && (i.section.part.length > 0 || i.section.kind !== 'all')));
+    (i.kind === 'section' && (i.section.part.length > 0 || i.section.kind !== 'all')) ||
+    (i.kind === 'binary' && i.part.length > 0));
+
+/** Items whose answer reads message bytes, and so mark the message \Seen unless PEEK. */
+const readsBody = (i: FetchItem): boolean => (i.kind === 'section' || (i.kind === 'binary' && !i.sizeOnly)) && !i.peek;
 
 /** Everything about one message that needs the store, read ahead of writing. */
 interface Prepared {
@@ -38,20 +48,47 @@ interface Prepared {
   summary?: MessageSummary;
   /** HEADER.FIELDS results by item index. */
   fieldBytes: Map<number, Buffer>;
+  /** BINARY results by item index: decoded bytes, or the decoded length for BINARY.SIZE. */
+  binary: Map<number, Buffer | number>;
+  /** Bytes held in `binary`. */
+  held: number;
 }
 
 async function prepare(s: ImapSession, seq: number, meta: MessageMeta, items: readonly FetchItem[], withSummary: boolean): Promise<Prepared> {
-  const p: Prepared = { seq, meta, fieldBytes: new Map() };
-  if (!withSummary) return p;
-  p.summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
-  if (!p.summary) throw new MessageGoneError(`no structure for message ${meta.uid}`);
+  const p: Prepared = { seq, meta, fieldBytes: new Map(), binary: new Map(), held: 0 };
+  if (withSummary) {
+    p.summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
+    if (!p.summary) throw new MessageGoneError(`no structure for message ${meta.uid}`);
+  }
   for (let k = 0; k < items.length; k++) {
     const item = items[k]!;
-    if (item.kind !== 'section') continue;
+    if (item.kind === 'binary') {
+      const value = await binaryContent(s, meta, p.summary, item);
+      p.binary.set(k, value);
+      if (typeof value !== 'number') p.held += value.length;
+      continue;
+    }
+    if (item.kind !== 'section' || !p.summary) continue;
     const r = resolveSection(p.summary, item.section);
     if (r.filter) p.fieldBytes.set(k, filterHeaderFields(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end)), r.filter));
   }
   return p;
+}
+
+/**
+ * The decoded content of BINARY[part] (or its length for BINARY.SIZE). An identity-encoded part's
+ * size needs no read; an encoding we cannot undo fails the command (RFC 3516 4.2: NO [UNKNOWN-CTE]).
+ */
+async function binaryContent(s: ImapSession, meta: MessageMeta, summary: MessageSummary | undefined, item: Extract<FetchItem, { kind: 'binary' }>): Promise<Buffer | number> {
+  const r = summary ? resolvePart(summary, item.part) : { start: 0, end: meta.size };
+  // A part that does not exist answers empty, as BODY[part] does.
+  if (!r || r.end <= r.start) return item.sizeOnly ? 0 : Buffer.alloc(0);
+  if (!isKnownEncoding(r.encoding)) {
+    throw new ImapError('NO', 'UNKNOWN-CTE', `cannot decode content-transfer-encoding ${JSON.stringify(r.encoding ?? '').slice(0, 40)} of message ${meta.uid}`);
+  }
+  if (item.sizeOnly && isIdentityEncoding(r.encoding)) return r.end - r.start;
+  const decoded = decodeTransferEncoding(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end)), r.encoding)!;
+  return item.sizeOnly ? decoded.length : decoded;
 }
 
 function literal(pieces: Piece[], label: string, body: Piece, size: number): void {
@@ -76,6 +113,19 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
       case 'ENVELOPE': out.push(`ENVELOPE ${formatEnvelope(p.summary!)}`); break;
       case 'BODY': out.push(`BODY ${formatBodyStructure(p.summary!, false)}`); break;
       case 'BODYSTRUCTURE': out.push(`BODYSTRUCTURE ${formatBodyStructure(p.summary!, true)}`); break;
+      case 'binary': {
+        const value = p.binary.get(k)!;
+        if (typeof value === 'number') {
+          out.push(`${item.label} ${value}`);
+          break;
+        }
+        flushText();
+        const bytes = item.partial ? value.subarray(item.partial.start, item.partial.start + item.partial.length) : value;
+        const label = item.partial ? `${item.label}<${item.partial.start}>` : item.label;
+        // RFC 3516 4.3: literal8 is needed only when the content holds NUL, which a literal may not.
+        pieces.push(`${label} ${bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`, bytes, ' ');
+        break;
+      }
       case 'section': {
         flushText();
         let start = 0;
@@ -172,7 +222,7 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   }
 
   // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
-  if (!view.readOnly && items.some((i) => i.kind === 'section' && !i.peek)) {
+  if (!view.readOnly && items.some(readsBody)) {
     const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
     if (unseen.length) {
       const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
@@ -182,24 +232,31 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   }
 
   const withSummary = needsSummary(items);
-  const touchesStore = withSummary || items.some((i) => i.kind === 'section');
+  const touchesStore = withSummary || items.some((i) => i.kind === 'section' || i.kind === 'binary');
   let gone = false;
   const out = new ResponseWriter(s);
   const run = async () => {
-    for (let b = 0; b < indexes.length; b += BATCH) {
-      const batch: Prepared[] = [];
-      for (const i of indexes.slice(b, b + BATCH)) {
-        const meta = view.messages[i]!;
-        try {
-          batch.push(await prepare(s, i + 1, meta, items, withSummary));
-        } catch (err) {
-          if (!(err instanceof MessageGoneError)) throw err;
-          gone = true;
-        }
-      }
+    let batch: Prepared[] = [];
+    let held = 0;
+    const write = async () => {
       for (const p of batch) await out.add(render(p, items, withModseq));
       await out.flush();
+      batch = [];
+      held = 0;
+    };
+    for (let n = 0; n < indexes.length; n++) {
+      const i = indexes[n]!;
+      try {
+        const p = await prepare(s, i + 1, view.messages[i]!, items, withSummary);
+        batch.push(p);
+        held += p.held;
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        gone = true;
+      }
+      if (batch.length >= BATCH || held >= BATCH_BINARY_BYTES) await write();
     }
+    await write();
   };
   if (touchesStore) await s.heavy(byUidSet ? 'UID FETCH' : 'FETCH', run);
   else await run();

@@ -1,21 +1,25 @@
 // Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (with LIST-EXTENDED
-// selection/return options, SPECIAL-USE, CHILDREN, LIST-STATUS), LSUB, STATUS, NAMESPACE.
+// selection/return options, SPECIAL-USE, CHILDREN, LIST-STATUS), LSUB, STATUS (with STATUS=SIZE and
+// IMAP4rev2's DELETED), NAMESPACE. Names travel as modified UTF-7, or UTF-8 once IMAP4rev2 is on.
 import { DELIMITER, INBOX, normalizeMailboxName } from '../../../storage/mailbox-names.ts';
 import type { MailboxInfo } from '../../../storage/types.ts';
 import { AUTHENTICATED, ImapError, type CommandSpec } from '../command.ts';
-import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
-import { astring, atom, expectEnd, list, ParseError, type Token } from '../parser/tokens.ts';
-import { imapString } from '../responses.ts';
+import { mailboxFromWire, mailboxToWire } from '../mailbox-name.ts';
+import { astring, atom, expectEnd, list, ParseError, utf8String, type Token } from '../parser/tokens.ts';
 import type { ImapSession } from '../session.ts';
 
-export const mailboxArg = (tok: Token | undefined): string => normalizeMailboxName(decodeMailboxName(astring(tok, 'mailbox name')));
-const wireName = (name: string): string => imapString(encodeMailboxName(name));
+/** A name or pattern argument as text: UTF-8 in IMAP4rev2, modified UTF-7 (ASCII) in rev1. */
+const nameText = (s: ImapSession, tok: Token | undefined, what: string): string => (s.rev2 ? utf8String(tok, what) : astring(tok, what));
+
+export const mailboxArg = (s: ImapSession, tok: Token | undefined): string =>
+  normalizeMailboxName(mailboxFromWire(nameText(s, tok, 'mailbox name'), s.rev2));
+export const wireName = (s: ImapSession, name: string): string => mailboxToWire(name, s.rev2);
 
 export const CREATE: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 1);
-    const name = mailboxArg(cmd.args[0]).replace(/\/$/, '');
+    const name = mailboxArg(s, cmd.args[0]).replace(/\/$/, '');
     if (name === INBOX) throw new ImapError('NO', 'ALREADYEXISTS', 'INBOX always exists');
     await s.ctx.store.createMailbox(s.user!, name);
     return 'CREATE completed';
@@ -26,7 +30,7 @@ export const DELETE: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 1);
-    const name = mailboxArg(cmd.args[0]);
+    const name = mailboxArg(s, cmd.args[0]);
     if (s.selected?.name === name) s.deselect();
     await s.ctx.store.deleteMailbox(s.user!, name);
     return 'DELETE completed';
@@ -37,7 +41,7 @@ export const RENAME: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 2);
-    await s.ctx.store.renameMailbox(s.user!, mailboxArg(cmd.args[0]), mailboxArg(cmd.args[1]));
+    await s.ctx.store.renameMailbox(s.user!, mailboxArg(s, cmd.args[0]), mailboxArg(s, cmd.args[1]));
     return 'RENAME completed';
   },
 };
@@ -46,7 +50,7 @@ const subscription = (on: boolean): CommandSpec => ({
   states: AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 1);
-    await s.ctx.store.setSubscribed(s.user!, mailboxArg(cmd.args[0]), on);
+    await s.ctx.store.setSubscribed(s.user!, mailboxArg(s, cmd.args[0]), on);
     return `${on ? 'SUBSCRIBE' : 'UNSUBSCRIBE'} completed`;
   },
 });
@@ -62,14 +66,22 @@ export const NAMESPACE: CommandSpec = {
 };
 
 /** LIST pattern → RegExp: "*" matches anything, "%" anything but the delimiter; INBOX is case-insensitive. */
-function patternRegex(reference: string, pattern: string): RegExp {
-  const full = normalizeMailboxName(decodeMailboxName(reference + pattern));
+function patternRegex(reference: string, pattern: string, utf8: boolean): RegExp {
+  const full = normalizeMailboxName(mailboxFromWire(reference + pattern, utf8));
   const body = [...full].map((c) => (c === '*' ? '.*' : c === '%' ? '[^/]*' : c.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`, 'su');
 }
 
-const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ'] as const;
+// SIZE: RFC 8438 (STATUS=SIZE); DELETED: RFC 9051. Both need the messages themselves, not just the
+// mailbox's counters, so asking for them costs a snapshot.
+const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED'] as const;
 type StatusItem = (typeof STATUS_ITEMS)[number];
+
+/** What STATUS SIZE and DELETED count, from a snapshot of the mailbox. */
+interface MessageTotals {
+  size: number;
+  deleted: number;
+}
 
 function statusItems(tokens: readonly Token[]): StatusItem[] {
   return tokens.map((t) => {
@@ -79,7 +91,18 @@ function statusItems(tokens: readonly Token[]): StatusItem[] {
   });
 }
 
-function statusLine(info: MailboxInfo, items: readonly StatusItem[]): string {
+async function messageTotals(s: ImapSession, name: string, items: readonly StatusItem[]): Promise<MessageTotals | undefined> {
+  if (!items.includes('SIZE') && !items.includes('DELETED')) return undefined;
+  const snap = await s.ctx.store.snapshot(s.user!, name);
+  const totals: MessageTotals = { size: 0, deleted: 0 };
+  for (const m of snap.messages) {
+    totals.size += m.size;
+    if (m.flags.includes('\\Deleted')) totals.deleted++;
+  }
+  return totals;
+}
+
+function statusLine(s: ImapSession, info: MailboxInfo, items: readonly StatusItem[], totals?: MessageTotals): string {
   const value = (i: StatusItem): number => {
     switch (i) {
       case 'MESSAGES': return info.messages;
@@ -88,20 +111,25 @@ function statusLine(info: MailboxInfo, items: readonly StatusItem[]): string {
       case 'UIDVALIDITY': return info.uidValidity;
       case 'UNSEEN': return info.unseen;
       case 'HIGHESTMODSEQ': return info.highestModseq;
+      case 'SIZE': return totals!.size;
+      case 'DELETED': return totals!.deleted;
     }
   };
-  return `* STATUS ${wireName(info.name)} (${items.map((i) => `${i} ${value(i)}`).join(' ')})`;
+  return `* STATUS ${wireName(s, info.name)} (${items.map((i) => `${i} ${value(i)}`).join(' ')})`;
 }
 
 export const STATUS: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 2);
-    const name = mailboxArg(cmd.args[0]);
+    const name = mailboxArg(s, cmd.args[0]);
     const items = statusItems(list(cmd.args[1], 'status items'));
-    const info = await s.heavy('STATUS', () => s.ctx.store.getMailbox(s.user!, name));
+    const { info, totals } = await s.heavy('STATUS', async () => {
+      const i = await s.ctx.store.getMailbox(s.user!, name);
+      return { info: i, totals: i ? await messageTotals(s, name, items) : undefined };
+    });
     if (!info) throw new ImapError('NO', 'NONEXISTENT', 'no such mailbox');
-    s.send(statusLine(info, items));
+    s.send(statusLine(s, info, items, totals));
     return 'STATUS completed';
   },
 };
@@ -116,7 +144,7 @@ interface ListRequest {
   lsub: boolean;
 }
 
-function parseList(args: readonly Token[], lsub: boolean): ListRequest {
+function parseList(s: ImapSession, args: readonly Token[], lsub: boolean): ListRequest {
   let i = 0;
   const req: ListRequest = { reference: '', patterns: [], subscribedOnly: lsub, returnSubscribed: false, returnSpecialUse: false, lsub };
   if (!lsub && args[0]?.t === 'list') {
@@ -127,9 +155,9 @@ function parseList(args: readonly Token[], lsub: boolean): ListRequest {
     }
     i++;
   }
-  req.reference = astring(args[i++], 'reference');
+  req.reference = nameText(s, args[i++], 'reference');
   const pat = args[i++];
-  req.patterns = pat?.t === 'list' ? pat.v.map((p) => astring(p)) : [astring(pat, 'mailbox pattern')];
+  req.patterns = pat?.t === 'list' ? pat.v.map((p) => nameText(s, p, 'mailbox pattern')) : [nameText(s, pat, 'mailbox pattern')];
   if (!lsub && args[i]?.t === 'atom' && (args[i] as { v: string }).v.toUpperCase() === 'RETURN') {
     const opts = list(args[i + 1], 'return options');
     for (let k = 0; k < opts.length; k++) {
@@ -153,7 +181,7 @@ async function runList(s: ImapSession, req: ListRequest): Promise<void> {
   }
   const boxes = await s.ctx.store.listMailboxes(s.user!);
   const names = new Set(boxes.map((b) => b.name));
-  const regexes = req.patterns.map((p) => patternRegex(req.reference, p));
+  const regexes = req.patterns.map((p) => patternRegex(req.reference, p, s.rev2));
   const lines: string[] = [];
   for (const b of boxes) {
     if (!regexes.some((r) => r.test(b.name))) continue;
@@ -165,8 +193,8 @@ async function runList(s: ImapSession, req: ListRequest): Promise<void> {
       if (b.specialUse) attrs.push(b.specialUse);
       if (req.returnSubscribed && b.subscribed) attrs.push('\\Subscribed');
     }
-    lines.push(`* ${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wireName(b.name)}`);
-    if (req.status) lines.push(statusLine(b, req.status));
+    lines.push(`* ${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wireName(s, b.name)}`);
+    if (req.status) lines.push(statusLine(s, b, req.status, await messageTotals(s, b.name, req.status)));
   }
   // built whole, then sent: a failure above leaves no half list behind
   if (lines.length) s.write(lines.join('\r\n') + '\r\n');
@@ -175,7 +203,7 @@ async function runList(s: ImapSession, req: ListRequest): Promise<void> {
 export const LIST: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
-    await runList(s, parseList(cmd.args, false));
+    await runList(s, parseList(s, cmd.args, false));
     return 'LIST completed';
   },
 };
@@ -183,7 +211,7 @@ export const LIST: CommandSpec = {
 export const LSUB: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
-    await runList(s, parseList(cmd.args, true));
+    await runList(s, parseList(s, cmd.args, true));
     return 'LSUB completed';
   },
 };

@@ -1,5 +1,6 @@
 // SEARCH and UID SEARCH, with ESEARCH result options (RFC 4731: RETURN (MIN MAX COUNT ALL)).
-// The result is computed whole from the view, then sent in one piece.
+// The result is computed whole from the view, then sent in one piece. With IMAP4rev2 enabled every
+// SEARCH answers in ESEARCH form (RFC 9051 6.4.4: no RETURN means RETURN (ALL); * SEARCH is gone).
 import { MessageGoneError } from '../../../storage/errors.ts';
 import type { MessageSummary } from '../../mime/index.ts';
 import { SELECTED, type CommandSpec } from '../command.ts';
@@ -28,6 +29,7 @@ async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pr
     if (esearch.size === 0) esearch = new Set(['ALL']);
     args = args.slice(2);
   }
+  if (!esearch && s.rev2) esearch = new Set(['ALL']);
   const { key } = parseSearch(args);
   const test = evaluator(key, view.messages);
   const content = needsContent(key);

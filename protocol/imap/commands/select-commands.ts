@@ -1,14 +1,18 @@
 // SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, UID EXPUNGE.
 // SELECT answers from one snapshot, built whole before the first line is written; if the store
 // cannot answer, the client gets NO [UNAVAILABLE] and no state change it could see (invariant 2).
+// With IMAP4rev2 enabled the answer takes RFC 9051's form (6.3.2): no RECENT and no UNSEEN code,
+// but a LIST line naming the mailbox. With QRESYNC or IMAP4rev2, replacing a selected mailbox
+// starts the answer with OK [CLOSED], the boundary between the old mailbox's responses and the new.
 import { AUTHENTICATED, ImapError, SELECTED, type CommandSpec } from '../command.ts';
+import { DELIMITER } from '../../../storage/mailbox-names.ts';
 import type { ChangesSince } from '../../../storage/types.ts';
 import { atom, list, ParseError, type Token } from '../parser/tokens.ts';
 import { flagList } from '../responses.ts';
 import { SelectedMailbox } from '../selected-mailbox.ts';
 import { absentUids, byUid, formatRanges, formatSet, parseSequenceSet, type SequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
-import { mailboxArg } from './mailbox-commands.ts';
+import { mailboxArg, wireName } from './mailbox-commands.ts';
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
@@ -63,8 +67,11 @@ export function resyncLines(view: SelectedMailbox, changes: ChangesSince, known?
 const open = (readOnly: boolean): CommandSpec => ({
   states: AUTHENTICATED,
   async run(s, cmd) {
-    const name = mailboxArg(cmd.args[0]);
+    const name = mailboxArg(s, cmd.args[0]);
     const qresync = selectParameters(s, cmd.args.slice(1));
+    // RFC 7162 3.2.11 / RFC 9051 7.1: told only once the new mailbox is open; a failed SELECT's NO
+    // already says that nothing is selected.
+    const closed = s.selected !== undefined && (s.rev2 || s.enabled.has('QRESYNC'));
     // RFC 3501: a failed SELECT leaves no mailbox selected.
     s.deselect();
     // Everything the answer needs is read before its first line is written (invariant 2).
@@ -85,12 +92,14 @@ const open = (readOnly: boolean): CommandSpec => ({
       if (!firstUnseen && !m.flags.includes('\\Seen')) firstUnseen = i + 1;
     });
     const flags = [...SYSTEM_FLAGS, ...keywords];
+    const rev2 = s.rev2;
     const lines = [
+      ...(closed ? ['* OK [CLOSED] previous mailbox is now closed'] : []),
       `* FLAGS ${flagList(flags)}`,
       `* OK [PERMANENTFLAGS ${readOnly ? '()' : flagList([...flags, '\\*'])}] flags permitted`,
       `* ${view.messages.length} EXISTS`,
-      '* 0 RECENT',
-      ...(firstUnseen ? [`* OK [UNSEEN ${firstUnseen}] first unseen`] : []),
+      ...(rev2 ? [`* LIST (${view.specialUse ?? ''}) "${DELIMITER}" ${wireName(s, view.name)}`] : ['* 0 RECENT']),
+      ...(firstUnseen && !rev2 ? [`* OK [UNSEEN ${firstUnseen}] first unseen`] : []),
       `* OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${view.uidNext}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${view.highestModseq}] highest modseq`,

@@ -44,17 +44,18 @@ export const ID: CommandSpec = {
   },
 };
 
-const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC']);
+/** Upper-cased name → the spelling ENABLED answers with (and `session.enabled` holds). */
+const ENABLEABLE = new Map([['CONDSTORE', 'CONDSTORE'], ['QRESYNC', 'QRESYNC'], ['IMAP4REV2', 'IMAP4rev2']]);
 
-/** RFC 5161. */
+/** RFC 5161; IMAP4rev2 per RFC 9051 section 2.3 (a server offering both revisions starts in rev1). */
 export const ENABLE: CommandSpec = {
   states: AUTHENTICATED,
   async run(s, cmd) {
     if (cmd.args.length === 0) throw new ParseError('ENABLE needs capability names');
     const turned: string[] = [];
     for (let i = 0; i < cmd.args.length; i++) {
-      const cap = atom(cmd.args[i], 'capability').toUpperCase();
-      if (ENABLEABLE.has(cap) && !s.enabled.has(cap)) {
+      const cap = ENABLEABLE.get(atom(cmd.args[i], 'capability').toUpperCase());
+      if (cap && !s.enabled.has(cap)) {
         s.enabled.add(cap);
         turned.push(cap);
         // RFC 7162 3.2.3: QRESYNC implies CONDSTORE

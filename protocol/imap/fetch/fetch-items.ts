@@ -1,4 +1,4 @@
-// FETCH data items (RFC 3501 6.4.5, RFC 7162 MODSEQ): parsed once per command into a plan.
+// FETCH data items (RFC 3501 6.4.5, RFC 7162 MODSEQ, RFC 3516 BINARY): parsed once per command into a plan.
 import type { SectionSpec } from '../../mime/index.ts';
 import { ParseError, type Token } from '../parser/tokens.ts';
 
@@ -11,6 +11,18 @@ export type FetchItem =
       section: SectionSpec;
       partial?: { start: number; length: number };
       peek: boolean;
+    }
+  | {
+      /** BINARY[part], BINARY.PEEK[part] and BINARY.SIZE[part] (RFC 3516): the part's decoded content. */
+      kind: 'binary';
+      /** Label without the partial origin, e.g. BINARY[1.2] or BINARY.SIZE[1.2]. */
+      label: string;
+      /** Empty: the whole message, unchanged. */
+      part: number[];
+      partial?: { start: number; length: number };
+      peek: boolean;
+      /** BINARY.SIZE: only the decoded length is answered. */
+      sizeOnly: boolean;
     };
 
 const MACROS: Record<string, string[]> = {
@@ -45,15 +57,31 @@ function sectionLabel(s: SectionSpec): string {
   return `${part}${part && kind ? '.' : ''}${kind}${fields}`;
 }
 
+/** section-binary = "[" [section-part] "]" — part numbers only: HEADER, TEXT and MIME have no BINARY form. */
+function parseBinary(raw: string): FetchItem | undefined {
+  const m = /^(BINARY|BINARY\.PEEK|BINARY\.SIZE)\[((?:[1-9]\d*)(?:\.[1-9]\d*)*)?\](?:<(\d+)\.(\d+)>)?$/i.exec(raw);
+  if (!m) return undefined;
+  const verb = m[1]!.toUpperCase();
+  const part = m[2] ? m[2].split('.').map(Number) : [];
+  const sizeOnly = verb === 'BINARY.SIZE';
+  if (sizeOnly && m[3] !== undefined) throw new ParseError('BINARY.SIZE takes no partial range');
+  const partial = m[3] !== undefined ? { start: Number(m[3]), length: Number(m[4]) } : undefined;
+  return { kind: 'binary', label: `${sizeOnly ? 'BINARY.SIZE' : 'BINARY'}[${part.join('.')}]`, part, partial, peek: verb !== 'BINARY', sizeOnly };
+}
+
 function parseItem(raw: string): FetchItem {
   const upper = raw.toUpperCase();
   if (SIMPLE.has(upper)) return { kind: upper as 'UID' };
   if (upper === 'RFC822') return { kind: 'section', label: 'RFC822', section: { part: [], kind: 'all' }, peek: false };
   if (upper === 'RFC822.HEADER') return { kind: 'section', label: 'RFC822.HEADER', section: { part: [], kind: 'header' }, peek: true };
   if (upper === 'RFC822.TEXT') return { kind: 'section', label: 'RFC822.TEXT', section: { part: [], kind: 'text' }, peek: false };
-  const m = /^(BODY|BODY\.PEEK|BINARY\.PEEK|BINARY)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i.exec(raw);
+  if (/^BINARY/i.test(raw)) {
+    const binary = parseBinary(raw);
+    if (!binary) throw new ParseError(`bad BINARY item ${raw.slice(0, 40)}`);
+    return binary;
+  }
+  const m = /^(BODY|BODY\.PEEK)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$/i.exec(raw);
   if (!m) throw new ParseError(`unknown FETCH item ${raw.slice(0, 40)}`);
-  if (m[1]!.toUpperCase().startsWith('BINARY')) throw new ParseError('BINARY is not supported');
   const section = parseSection(m[2]!);
   const partial = m[3] !== undefined ? { start: Number(m[3]), length: Number(m[4]) } : undefined;
   return { kind: 'section', label: `BODY[${sectionLabel(section)}]`, section, partial, peek: m[1]!.toUpperCase() === 'BODY.PEEK' };

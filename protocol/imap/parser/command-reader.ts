@@ -24,7 +24,9 @@ export interface ReaderLimits {
   maxCommand: number;
 }
 
-const LITERAL_AT_END = /\{(\d{1,12})(\+?)\}\r?$/;
+// "~{n}" is a literal8 (RFC 3516 4.1: BINARY servers accept one in APPEND); its bytes are taken as
+// they are, like any literal's, so only the marker needs recognising.
+const LITERAL_AT_END = /~?\{(\d{1,12})(\+?)\}\r?$/;
 
 export class CommandReader {
   private buf: Buffer = Buffer.alloc(0);

@@ -128,6 +128,15 @@ export function astring(tok: Token | undefined, what = 'argument'): string {
   throw new ParseError(`${what} must be a string`);
 }
 
+/**
+ * astring whose bytes are read as UTF-8 whatever its form (RFC 9051 allows UTF-8 in quoted strings
+ * and atoms; the command text arrives as latin1, one char per byte).
+ */
+export function utf8String(tok: Token | undefined, what = 'argument'): string {
+  if (tok && (tok.t === 'atom' || tok.t === 'string')) return Buffer.from(tok.v, 'latin1').toString('utf8');
+  return astring(tok, what);
+}
+
 export function atom(tok: Token | undefined, what = 'argument'): string {
   if (!tok || tok.t !== 'atom') throw new ParseError(`missing ${what}`);
   return tok.v;
