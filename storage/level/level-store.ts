@@ -59,6 +59,9 @@ function applyFlags(current: readonly string[], mode: FlagMode, flags: readonly 
 const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((f) => b.includes(f));
 
+/** Messages per atomic write when a client expunges many at once. */
+const EXPUNGE_SLICE = 1000;
+
 export class LevelStore implements MailStore {
   private readonly commits: CommitQueue;
   private readonly accounts = new Map<string, Account>();
@@ -534,7 +537,17 @@ export class LevelStore implements MailStore {
 
   async expunge(user: string, mailbox: string, uids: readonly number[]): Promise<number[]> {
     const box = await this.box(user, mailbox);
-    return this.commits.run((tx) => this.unlink(tx, user, box, uids, true).map((m) => m.uid));
+    const sorted = [...new Set(uids)].sort((a, b) => a - b);
+    const gone: number[] = [];
+    // A big expunge goes in slices, each one atomic and durable: building one write for 100k
+    // messages would hold the event loop — every other account — for seconds (the incident's
+    // "deletes slow everyone down"). Other work gets its turn between slices.
+    for (let i = 0; i < sorted.length; i += EXPUNGE_SLICE) {
+      const slice = sorted.slice(i, i + EXPUNGE_SLICE);
+      gone.push(...(await this.commits.run((tx) => this.unlink(tx, user, box, slice, true).map((m) => m.uid))));
+      if (i + EXPUNGE_SLICE < sorted.length) await new Promise((r) => setImmediate(r));
+    }
+    return gone;
   }
 
   private async transfer(user: string, from: string, uids: readonly number[], to: string, remove: boolean): Promise<CopyResult> {

@@ -35,6 +35,11 @@ export interface ReclaimerOptions {
   stepKeys?: number;
   /** Pause when the gate says no, ms. */
   backoffMs?: number;
+  /**
+   * Share of wall time the reclaimer may spend working (default 0.25): after a step that took T ms
+   * it rests T × (1/duty − 1). The backlog drains a little later; nobody's session notices it.
+   */
+  duty?: number;
   /** Tombstones in a message range after which it is compacted. */
   compactAfter?: number;
   /** Where to allocate sequence numbers for follow-up queue items. */
@@ -154,10 +159,11 @@ export class Reclaimer {
             this.timer.unref?.();
             return;
           }
+          const t0 = performance.now();
           const r = await this.step(owner);
           if (r === 'worked') worked = true;
           else dueInMs = Math.min(dueInMs, r.dueInMs);
-          await new Promise((r) => setImmediate(r));
+          await this.rest(performance.now() - t0);
         }
         if (!worked) {
           this.retryAt(dueInMs);
@@ -173,6 +179,12 @@ export class Reclaimer {
       this.idleWaiters = [];
       for (const r of w) r();
     }
+  }
+
+  private rest(workedMs: number): Promise<void> {
+    const duty = Math.min(1, Math.max(0.01, this.opts.duty ?? 0.25));
+    const ms = workedMs * (1 / duty - 1);
+    return new Promise((r) => (ms >= 1 ? setTimeout(r, ms) : setImmediate(r)));
   }
 
   /** One bounded step on one account's queue; otherwise when its next item falls due. */
