@@ -18,7 +18,7 @@
 // reclaim backlog and shed count from /metrics. JSON + SVG under bench/results/.
 //
 //   npx tsx bench/incident-replay.ts [--heavy 100000] [--users 200] [--ordinary-messages 50]
-//     [--clients 50] [--deliveries 20] [--seconds 30] [--max-incident-seconds 300] [--keep 100] [--batch 5000]
+//     [--clients 50] [--poll-every-ms 100] [--deliveries 20] [--seconds 30] [--max-incident-seconds 300] [--keep 100] [--batch 5000]
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +42,8 @@ interface Params {
   users: number;
   ordinaryMessages: number;
   clients: number;
+  /** Each client starts a session about this often (0 = back to back, a saturated server). */
+  pollEveryMs: number;
   deliveries: number;
   seconds: number;
   maxIncidentSeconds: number;
@@ -385,11 +387,14 @@ async function runPhase(
         while (busy.has(k));
         busy.add(k);
         const u = users[k]!;
+        const t0 = performance.now();
         const r = await pollWithUidl(server.ports.pop3, u);
         if (r.ok) check(u.name, r);
         busy.delete(k);
         records.push({ endS: nowS(), user: u.name, r });
         if (!r.ok && TEMPORARY.test(r.error!)) await new Promise((res) => setTimeout(res, 100)); // "try later"
+        // Mail clients poll on a timer, not flat out: the server has headroom, as a real one does.
+        else if (p.pollEveryMs > 0) await new Promise((res) => setTimeout(res, Math.max(0, p.pollEveryMs * (0.5 + Math.random()) - (performance.now() - t0))));
       }
     });
 
@@ -555,6 +560,7 @@ async function main() {
       users: { type: 'string', default: '200' },
       'ordinary-messages': { type: 'string', default: '50' },
       clients: { type: 'string', default: '50' },
+      'poll-every-ms': { type: 'string', default: '100' },
       deliveries: { type: 'string', default: '20' },
       seconds: { type: 'string', default: '30' },
       'max-incident-seconds': { type: 'string', default: '300' },
@@ -568,6 +574,7 @@ async function main() {
     users: Number(values.users),
     ordinaryMessages: Number(values['ordinary-messages']),
     clients: Number(values.clients),
+    pollEveryMs: Number(values['poll-every-ms']),
     deliveries: Number(values.deliveries),
     seconds: Number(values.seconds),
     maxIncidentSeconds: Number(values['max-incident-seconds']),
@@ -634,7 +641,7 @@ async function main() {
     ['server CPU ms/session', (r) => r.serverCpuMsPerSession],
   ];
   console.log('');
-  console.log(`incident replay: ${p.users} ordinary accounts × ${p.ordinaryMessages} msgs, ${p.clients} POP3 clients, ${p.deliveries} deliveries/s; heavy account ${p.heavy} msgs → deletes all but ${p.keep} (IMAP, ${p.batch}/batch)`);
+  console.log(`incident replay: ${p.users} ordinary accounts × ${p.ordinaryMessages} msgs, ${p.clients} POP3 clients (each polling every ~${p.pollEveryMs} ms), ${p.deliveries} deliveries/s; heavy account ${p.heavy} msgs → deletes all but ${p.keep} (IMAP, ${p.batch}/batch)`);
   console.log(`${'ordinary accounts'.padEnd(24)}${pad('calm-1', 12)}${pad('incident', 12)}${pad('calm-2', 12)}`);
   for (const [label, f] of rows) console.log(`${label.padEnd(24)}${pad(f(calm1), 12)}${pad(f(incident), 12)}${pad(f(calm2), 12)}`);
   const codes = new Set(phases.flatMap((r) => [...Object.keys(r.refusals), ...Object.keys(r.failures)]));

@@ -59,8 +59,23 @@ function applyFlags(current: readonly string[], mode: FlagMode, flags: readonly 
 const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((f) => b.includes(f));
 
-/** Messages per atomic write when a client expunges many at once. */
-const EXPUNGE_SLICE = 1000;
+/** Messages per atomic write when a client changes or expunges many at once. */
+const SLICE = 500;
+
+/**
+ * Runs `fn` on sorted, unique UIDs a slice at a time; each slice is its own atomic, durable write.
+ * Building one write for 100k messages would hold the event loop — every other account — for
+ * seconds (the incident's "deletes slow everyone down"). Between slices the account rests as long
+ * as the slice took, so one account's mass deletion gets at most half the server (invariant 8).
+ */
+async function inSlices(uids: readonly number[], fn: (slice: number[]) => Promise<unknown>): Promise<void> {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i += SLICE) {
+    const t0 = performance.now();
+    await fn(sorted.slice(i, i + SLICE));
+    if (i + SLICE < sorted.length) await new Promise((r) => setTimeout(r, performance.now() - t0));
+  }
+}
 
 export class LevelStore implements MailStore {
   private readonly commits: CommitQueue;
@@ -459,34 +474,48 @@ export class LevelStore implements MailStore {
     opts: { unchangedSince?: number } = {},
   ): Promise<StoreFlagsResult> {
     const box = await this.box(user, mailbox);
-    return this.commits.run((tx) => {
-      const updated: MessageMeta[] = [];
-      const modified: number[] = [];
-      for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
-        const cur = tx.meta(box, uid);
-        if (!cur) continue;
-        if (opts.unchangedSince !== undefined && cur.modseq > opts.unchangedSince) {
-          modified.push(uid);
-          continue;
-        }
-        const next = applyFlags(cur.flags, mode, flags);
-        if (sameFlags(next, cur.flags)) continue;
-        const meta: MessageMeta = { ...cur, flags: next, modseq: box.allocModseq() };
-        tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
-        tx.stage(box, uid, meta);
-        updated.push(meta);
+    const updated: MessageMeta[] = [];
+    const modified: number[] = [];
+    await inSlices(uids, (slice) => this.commits.run((tx) => {
+      const r = this.storeFlagsIn(tx, user, box, slice, mode, flags, opts);
+      tx.onCommit(() => {
+        updated.push(...r.updated);
+        modified.push(...r.modified);
+      });
+    }));
+    return { updated, modified };
+  }
+
+  private storeFlagsIn(
+    tx: Tx, user: string, box: MailboxIndex, uids: readonly number[], mode: FlagMode, flags: readonly string[],
+    opts: { unchangedSince?: number },
+  ): StoreFlagsResult {
+    const updated: MessageMeta[] = [];
+    const modified: number[] = [];
+    for (const uid of uids) {
+      const cur = tx.meta(box, uid);
+      if (!cur) continue;
+      if (opts.unchangedSince !== undefined && cur.modseq > opts.unchangedSince) {
+        modified.push(uid);
+        continue;
       }
-      if (updated.length) {
-        this.writeRecord(tx, user, box);
-        const highestModseq = box.nextModseq - 1;
-        tx.onCommit(() => {
-          box.replace(updated);
-          box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, highestModseq) });
-          this.emit(box, { type: 'flags', mailboxId: box.record.id, messages: updated });
-        });
-      }
-      return { updated, modified };
-    });
+      const next = applyFlags(cur.flags, mode, flags);
+      if (sameFlags(next, cur.flags)) continue;
+      const meta: MessageMeta = { ...cur, flags: next, modseq: box.allocModseq() };
+      tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
+      tx.stage(box, uid, meta);
+      updated.push(meta);
+    }
+    if (updated.length) {
+      this.writeRecord(tx, user, box);
+      const highestModseq = box.nextModseq - 1;
+      tx.onCommit(() => {
+        box.replace(updated);
+        box.commitRecord({ ...box.record, highestModseq: Math.max(box.record.highestModseq, highestModseq) });
+        this.emit(box, { type: 'flags', mailboxId: box.record.id, messages: updated });
+      });
+    }
+    return { updated, modified };
   }
 
   /** Unlinks messages from a mailbox inside a transaction; `reclaim` queues their bodies. */
@@ -537,16 +566,10 @@ export class LevelStore implements MailStore {
 
   async expunge(user: string, mailbox: string, uids: readonly number[]): Promise<number[]> {
     const box = await this.box(user, mailbox);
-    const sorted = [...new Set(uids)].sort((a, b) => a - b);
     const gone: number[] = [];
-    // A big expunge goes in slices, each one atomic and durable: building one write for 100k
-    // messages would hold the event loop — every other account — for seconds (the incident's
-    // "deletes slow everyone down"). Other work gets its turn between slices.
-    for (let i = 0; i < sorted.length; i += EXPUNGE_SLICE) {
-      const slice = sorted.slice(i, i + EXPUNGE_SLICE);
+    await inSlices(uids, async (slice) => {
       gone.push(...(await this.commits.run((tx) => this.unlink(tx, user, box, slice, true).map((m) => m.uid))));
-      if (i + EXPUNGE_SLICE < sorted.length) await new Promise((r) => setImmediate(r));
-    }
+    });
     return gone;
   }
 
