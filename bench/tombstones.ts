@@ -6,12 +6,12 @@
 //   (a) right after the deletes, reclaimer held back (restart with --retention 1h: every queued body
 //       is younger than the retention, so the reclaimer leaves it alone);
 //   (b) while the reclaimer drains the backlog (restart without retention; samples taken while
-//       tegami_reclaim_backlog_bodies > 0 on /metrics);
+//       tegami_reclaim_backlog_bodies > 0 on /metrics, one round every --b-gap-ms so they spread over the drain);
 //   (c) after it finished (backlog 0), same process as (b).
 // Prints median(heavy)/median(baseline) per operation and phase (target ≤ 1.2), the deletion time,
 // reclaimer throughput and drain time; writes JSON (and an SVG of the drain) under bench/results/.
 //
-//   npx tsx bench/tombstones.ts [--messages 300000] [--keep 100] [--batch 3000] [--repeats 30] [--keep-data]
+//   npx tsx bench/tombstones.ts [--messages 300000] [--keep 100] [--batch 3000] [--repeats 30] [--b-gap-ms 1000] [--keep-data]
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +36,8 @@ export interface TombstoneParams {
   keep: number;
   batch: number;
   repeats: number;
+  /** Pause between timed rounds in (b), ms, so that the rounds spread over the drain instead of its first seconds. */
+  bGapMs: number;
 }
 
 type Phase = 'a' | 'b' | 'c';
@@ -301,6 +303,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
         if (backlogOf(now) === 0) break;
         await round1(s, i, h, b);
         rounds++;
+        if (i < p.repeats - 1) await new Promise((r) => setTimeout(r, p.bGapMs));
       }
       const tMeasureEnd = (performance.now() - tSpawn) / 1000;
       const cpuB = processCpuSeconds(s.child.pid!) - cpu0;
@@ -367,6 +370,7 @@ async function main() {
       keep: { type: 'string', default: '100' },
       batch: { type: 'string', default: '3000' },
       repeats: { type: 'string', default: '30' },
+      'b-gap-ms': { type: 'string', default: '1000' },
       'keep-data': { type: 'boolean', default: false },
     },
   });
@@ -375,6 +379,7 @@ async function main() {
     keep: Number(values.keep),
     batch: Number(values.batch),
     repeats: Number(values.repeats),
+    bGapMs: Number(values['b-gap-ms']),
   };
   const machine = machineInfo();
   const r = await runTombstones(params, (s) => console.error(s));
