@@ -42,12 +42,12 @@ export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
   maxSessionsPerAddress: 2000,
   maxSessionsPerUser: 50,
   heavyConcurrency: 32,
-  maxQueued: 2000,
+  maxQueued: 512,
   maxQueuedPerUser: 32,
-  deadlineMs: 2000,
+  deadlineMs: 1000,
   sojournTargetMs: 50,
   sojournIntervalMs: 500,
-  eventLoopDelayLimitMs: 250,
+  eventLoopDelayLimitMs: 50,
   storageLatencyLimitMs: 1000,
 };
 
@@ -62,7 +62,7 @@ export interface GovernorStats {
   storageLatencyMs: number;
 }
 
-const SAMPLE_MS = 500;
+const SAMPLE_MS = 100;
 
 export class Governor implements GovernorContract {
   readonly options: GovernorOptions;
