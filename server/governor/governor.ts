@@ -63,6 +63,8 @@ export interface GovernorStats {
 }
 
 const SAMPLE_MS = 100;
+/** Consecutive slow samples before the event loop counts as overloaded. */
+const SLOW_WINDOWS = 2;
 
 export class Governor implements GovernorContract {
   readonly options: GovernorOptions;
@@ -73,6 +75,7 @@ export class Governor implements GovernorContract {
   private sessions = 0;
   private forced = false;
   private eventLoopDelayMs = 0;
+  private slowWindows = 0;
   private storageLatencyMs = 0;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
@@ -101,6 +104,8 @@ export class Governor implements GovernorContract {
     const h = this.histogram!;
     this.eventLoopDelayMs = h.percentile(99) / 1e6;
     h.reset();
+    // Sustained, not a spike: one GC pause must not turn clients away (CoDel's idea, for the loop).
+    this.slowWindows = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs ? this.slowWindows + 1 : 0;
     this.metrics?.eventLoopDelay.set(this.eventLoopDelayMs / 1000);
     this.metrics?.queueDepth.set(this.queue.depth);
   }
@@ -109,7 +114,7 @@ export class Governor implements GovernorContract {
   overload(): OverloadReason | null {
     if (this.forced) return 'forced';
     if (this.codel.overloaded) return 'queue';
-    if (this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs) return 'event-loop';
+    if (this.slowWindows >= SLOW_WINDOWS) return 'event-loop';
     if (this.storageLatencyMs > this.options.storageLatencyLimitMs) return 'storage';
     return null;
   }
@@ -155,7 +160,7 @@ export class Governor implements GovernorContract {
     // Logins of sessions already admitted rank above new sessions: only a forced shed or an event
     // loop far past its limit refuses them.
     if (this.forced) return this.refuse('login', protocol, 'busy', 'forced', 'server busy, try again later');
-    if (this.eventLoopDelayMs > 2 * this.options.eventLoopDelayLimitMs) {
+    if (this.slowWindows >= SLOW_WINDOWS && this.eventLoopDelayMs > 2 * this.options.eventLoopDelayLimitMs) {
       return this.refuse('login', protocol, 'busy', 'event-loop', 'server busy, try again later');
     }
     const mine = this.perUser.get(user) ?? 0;
