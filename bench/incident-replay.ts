@@ -20,7 +20,6 @@
 //   npx tsx bench/incident-replay.ts [--heavy 100000] [--users 200] [--ordinary-messages 50]
 //     [--clients 50] [--poll-every-ms 100] [--deliveries 20] [--seconds 30] [--max-incident-seconds 300] [--keep 100] [--batch 5000]
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +31,7 @@ import { openStore } from '../storage/index.ts';
 import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.ts';
 import { cachedMbox, type BenchUser } from './lib/fixture-data.ts';
 import { RawImap } from './lib/imap-raw.ts';
+import { pop3Poll, type PollResult } from './lib/pop3-session.ts';
 import { machineInfo, processCpuSeconds } from './lib/machine.ts';
 import { writeResult } from './lib/results.ts';
 import { latencySummary, percentile, round } from './lib/stats.ts';
@@ -92,78 +92,9 @@ async function buildDataDirs(p: Params): Promise<{ calmDir: string; incidentDir:
 // ---------------------------------------------------------------------------------------------------
 // A POP3 "leave a copy" poll that keeps the UIDL lines (the bench lib's pop3Poll only hashes them)
 
-interface Poll {
-  ok: boolean;
-  error?: string;
-  /** Step the session failed at: 'greeting' | 'auth' | 'stat' | 'uidl' | 'quit' | 'socket'. */
-  failedAt?: string;
-  ms: number;
-  authMs?: number;
-  stat?: number;
-  uidl?: string[];
-}
+type Poll = PollResult;
 
-function respCode(line: string): string {
-  const m = /^-ERR(?: (\[[^\]]+\]))?/.exec(line);
-  return m ? `-ERR${m[1] ? ' ' + m[1] : ''}` : `bad reply: ${line.slice(0, 40)}`;
-}
-
-function pollWithUidl(port: number, u: BenchUser, timeoutMs = 30_000): Promise<Poll> {
-  const t0 = performance.now();
-  const STEPS = ['greeting', 'auth', 'auth', 'stat', 'uidl', 'quit'];
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.setNoDelay(true);
-    let buf = '';
-    let scanned = 0;
-    let step = 0;
-    let tAuth = 0;
-    let authMs: number | undefined;
-    let stat: number | undefined;
-    let uidl: string[] | undefined;
-    let done = false;
-    const finish = (r: Omit<Poll, 'ms'>) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ ...r, ms: performance.now() - t0 });
-    };
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout', failedAt: STEPS[step], authMs }), timeoutMs);
-    s.on('error', (e) => finish({ ok: false, error: (e as NodeJS.ErrnoException).code ?? 'socket error', failedAt: STEPS[step], authMs }));
-    s.on('close', () => finish({ ok: false, error: 'closed early', failedAt: STEPS[step], authMs }));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      for (;;) {
-        if (step === 4 && buf.startsWith('+')) {
-          const end = buf.indexOf('\r\n.\r\n', scanned);
-          if (end < 0) {
-            scanned = Math.max(0, buf.length - 4);
-            return;
-          }
-          const body = buf.slice(buf.indexOf('\r\n') + 2, end + 2);
-          uidl = body.length ? body.slice(0, -2).split('\r\n') : [];
-          buf = buf.slice(end + 5);
-          step = 5;
-          s.write('QUIT\r\n');
-          continue;
-        }
-        const i = buf.indexOf('\r\n');
-        if (i < 0) return;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (!line.startsWith('+OK')) return finish({ ok: false, error: respCode(line), failedAt: STEPS[step], authMs });
-        switch (step) {
-          case 0: step = 1; tAuth = performance.now(); s.write(`USER ${u.name}\r\n`); break;
-          case 1: step = 2; s.write(`PASS ${u.password}\r\n`); break;
-          case 2: step = 3; authMs = performance.now() - tAuth; s.write('STAT\r\n'); break;
-          case 3: step = 4; stat = Number(line.split(' ')[1]); s.write('UIDL\r\n'); break;
-          case 5: return finish({ ok: true, authMs, stat, uidl });
-        }
-      }
-    });
-  });
-}
+const pollWithUidl = (port: number, u: BenchUser): Promise<Poll> => pop3Poll('127.0.0.1', port, u.name, u.password, 30_000, true);
 
 /**
  * Checks a session's UIDL list against the last one seen for the account: numbers 1..n in order,
@@ -173,7 +104,7 @@ function pollWithUidl(port: number, u: BenchUser, timeoutMs = 30_000): Promise<P
 function checkList(last: Map<string, string[]>, user: string, r: Poll): string | undefined {
   const list = r.uidl!;
   let reason: string | undefined;
-  if (list.length !== r.stat) reason = `STAT ${r.stat} but UIDL has ${list.length} lines`;
+  if (list.length !== r.messages) reason = `STAT ${r.messages} but UIDL has ${list.length} lines`;
   for (let i = 0; !reason && i < list.length; i++) {
     if (!list[i]!.startsWith(`${i + 1} `)) reason = `line ${i + 1} is "${list[i]}"`;
   }
@@ -439,7 +370,7 @@ async function runPhase(
     let heavyAfter: PhaseResult['heavyAfter'];
     if (phase === 'incident') {
       const h = await pollWithUidl(server.ports.pop3, HEAVY);
-      heavyAfter = h.ok ? { stat: h.stat, uidlLines: h.uidl!.length } : { error: h.error };
+      heavyAfter = h.ok ? { stat: h.messages, uidlLines: h.uidl!.length } : { error: h.error };
     }
 
     // Summaries over the timed window (sessions that ended after the window are included: they were

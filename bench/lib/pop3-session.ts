@@ -11,14 +11,22 @@ export interface PollResult {
   authMs?: number;
   uidlHash?: string;
   messages?: number;
+  /** The UIDL lines themselves ("n uid"), when asked for with `keepList`. */
+  uidl?: string[];
+  /** Where a failed session stopped: greeting, auth, stat, uidl or quit. */
+  failedAt?: string;
 }
+
+const STEPS = ['greeting', 'auth', 'auth', 'stat', 'uidl', 'quit'];
 
 function respCode(line: string): string {
   const m = /^-ERR(?: (\[[^\]]+\]))?/.exec(line);
   return m ? `-ERR${m[1] ? ' ' + m[1] : ''}` : `bad reply: ${line.slice(0, 40)}`;
 }
 
-export function pop3Poll(host: string, port: number, user: string, pass: string, timeoutMs = 30_000): Promise<PollResult> {
+export function pop3Poll(
+  host: string, port: number, user: string, pass: string, timeoutMs = 30_000, keepList = false,
+): Promise<PollResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const s = net.connect(port, host);
@@ -29,6 +37,7 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
     let tAuth = 0;
     let authMs: number | undefined;
     let messages: number | undefined;
+    let lines: string[] | undefined;
     const uidl = createHash('sha256');
     let done = false;
     const finish = (r: Omit<PollResult, 'ms'>) => {
@@ -38,9 +47,10 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
       s.destroy();
       resolve({ ...r, ms: performance.now() - t0 });
     };
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
-    s.on('error', (e) => finish({ ok: false, error: (e as NodeJS.ErrnoException).code ?? 'socket error' }));
-    s.on('close', () => finish({ ok: false, error: 'closed early' }));
+    const fail = (error: string) => finish({ ok: false, error, failedAt: STEPS[step], authMs });
+    const timer = setTimeout(() => fail('timeout'), timeoutMs);
+    s.on('error', (e) => fail((e as NodeJS.ErrnoException).code ?? 'socket error'));
+    s.on('close', () => fail('closed early'));
     s.on('data', (d) => {
       buf += d.toString('latin1');
       for (;;) {
@@ -54,7 +64,9 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
               scanned = Math.max(0, buf.length - 4);
               return;
             }
-            uidl.update(buf.slice(buf.indexOf('\r\n') + 2, end + 2));
+            const body = buf.slice(buf.indexOf('\r\n') + 2, end + 2);
+            uidl.update(body);
+            if (keepList) lines = body.length ? body.slice(0, -2).split('\r\n') : [];
             buf = buf.slice(end + 5);
             step = 5;
             s.write('QUIT\r\n');
@@ -65,13 +77,13 @@ export function pop3Poll(host: string, port: number, user: string, pass: string,
         if (i < 0) return;
         const line = buf.slice(0, i);
         buf = buf.slice(i + 2);
-        if (!line.startsWith('+OK')) return finish({ ok: false, error: respCode(line), authMs });
+        if (!line.startsWith('+OK')) return fail(respCode(line));
         switch (step) {
           case 0: step = 1; tAuth = performance.now(); s.write(`USER ${user}\r\n`); break;
           case 1: step = 2; s.write(`PASS ${pass}\r\n`); break;
           case 2: step = 3; authMs = performance.now() - tAuth; s.write('STAT\r\n'); break;
           case 3: step = 4; messages = Number(line.split(' ')[1]); s.write('UIDL\r\n'); break;
-          case 5: return finish({ ok: true, authMs, messages, uidlHash: uidl.digest('hex').slice(0, 16) });
+          case 5: return finish({ ok: true, authMs, messages, uidlHash: uidl.digest('hex').slice(0, 16), uidl: lines });
         }
       }
     });

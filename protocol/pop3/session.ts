@@ -407,9 +407,14 @@ export class Pop3Session implements BodyWriter {
   }
 }
 
-/** A short fingerprint of a UIDL list, logged so that an unexpected change is visible. */
+/**
+ * A short fingerprint of a UIDL list, logged so that an unexpected change is visible. Computed once
+ * per mailbox version (the snapshot array is the key), not once per login of a poll storm.
+ */
 export function uidlHash(messages: readonly MessageMeta[]): string {
-  const h = createHash('sha256');
-  for (const m of messages) h.update(m.uidl + '\n');
-  return h.digest('hex').slice(0, 12);
+  let h = fingerprints.get(messages);
+  if (!h) fingerprints.set(messages, (h = createHash('sha256').update(uidlListing(messages)).digest('hex').slice(0, 12)));
+  return h;
 }
+
+const fingerprints = new WeakMap<readonly MessageMeta[], string>();

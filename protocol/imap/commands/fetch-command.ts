@@ -158,6 +158,44 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
 }
 
 const COALESCE_BYTES = 64 * 1024;
+/** A metadata FETCH over more messages than this waits its turn like other heavy commands. */
+const HEAVY_META_LINES = 2000;
+
+/**
+ * FETCH of metadata only (UID, FLAGS, INTERNALDATE, RFC822.SIZE, MODSEQ) — what every client sync
+ * sends for the whole mailbox: one line per message appended to a 64 KB string, nothing else
+ * allocated per message, so `UID FETCH 1:* (UID FLAGS)` on 100k messages is one tight loop.
+ */
+async function writeMetaLines(
+  s: ImapSession, messages: readonly MessageMeta[], indexes: readonly number[], items: readonly FetchItem[], withModseq: boolean,
+): Promise<void> {
+  let chunk = '';
+  for (const i of indexes) {
+    chunk += metaLine(i + 1, messages[i]!, items, withModseq);
+    if (chunk.length >= COALESCE_BYTES) {
+      if (!s.write(chunk)) await s.drained();
+      chunk = '';
+    }
+  }
+  if (chunk && !s.write(chunk)) await s.drained();
+}
+
+function metaLine(seq: number, meta: MessageMeta, items: readonly FetchItem[], withModseq: boolean): string {
+  let line = `* ${seq} FETCH (`;
+  let sep = '';
+  for (const item of items) {
+    switch (item.kind) {
+      case 'UID': line += `${sep}UID ${meta.uid}`; break;
+      case 'FLAGS': line += `${sep}FLAGS ${flagList(meta.flags)}`; break;
+      case 'INTERNALDATE': line += `${sep}INTERNALDATE ${internalDate(meta.internalDate)}`; break;
+      case 'RFC822.SIZE': line += `${sep}RFC822.SIZE ${meta.size}`; break;
+      default: continue; // MODSEQ goes last, once
+    }
+    sep = ' ';
+  }
+  if (withModseq) line += `${sep}MODSEQ (${meta.modseq})`;
+  return `${line})\r\n`;
+}
 
 /** Writes FETCH responses, coalescing small pieces into large writes; bodies are streamed. */
 class ResponseWriter {
@@ -258,8 +296,10 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
     }
     await write();
   };
-  if (touchesStore) await s.heavy(byUidSet ? 'UID FETCH' : 'FETCH', run);
-  else await run();
+  const name = byUidSet ? 'UID FETCH' : 'FETCH';
+  if (touchesStore) await s.heavy(name, run);
+  else if (indexes.length > HEAVY_META_LINES) await s.heavy(name, () => writeMetaLines(s, view.messages, indexes, items, withModseq));
+  else await writeMetaLines(s, view.messages, indexes, items, withModseq);
   if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
   return `${byUidSet ? 'UID ' : ''}FETCH completed`;
 }
