@@ -81,7 +81,6 @@ program
       drainMs: 10_000,
     };
     const server = await startServer(opts).catch(fail);
-    process.stdout.write(server.readyLine() + '\n');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -89,8 +88,10 @@ program
       server.log.info({ signal }, 'draining sessions');
       server.close().then(() => process.exit(0), (err) => fail(err));
     };
+    // Handlers first: whoever reads the ready line may send SIGTERM at once.
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.stdout.write(server.readyLine() + '\n');
   });
 
 const user = program.command('user').description('manage accounts (works while a server runs on the same --data)');
