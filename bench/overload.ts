@@ -33,6 +33,9 @@ interface StepResult {
   serverAuthP99Ms: number;
   /** How late the load generator's own event loop ran (p99): when high, latencies are partly the client's. */
   clientLagP99Ms: number;
+  /** CPU the server and the load generator used, in cores, over the step (2 cores in all here). */
+  serverCores: number;
+  generatorCores: number;
   /** Sessions not started because the generator already had MAX_INFLIGHT open (its own limit). */
   clientCapped: number;
   mismatches: number;
@@ -94,6 +97,7 @@ async function step(
   lag.enable();
   let capped = 0;
   const cpu0 = processCpuSeconds(pid);
+  const own0 = process.cpuUsage();
   const t0 = performance.now();
   let launched = 0;
   let k = 0;
@@ -126,6 +130,8 @@ async function step(
   lag.disable();
   const serverAuthP99Ms = bucketP99(auth0, await authBuckets(metricsPort));
   const cpu = processCpuSeconds(pid) - cpu0;
+  const wall = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(own0);
   const ok = results.filter((x) => x.r.ok);
   const refusals: Record<string, number> = {};
   const failures: Record<string, number> = {};
@@ -152,6 +158,8 @@ async function step(
     clientCapped: capped,
     mismatches,
     serverCpuMsPerSession: round((cpu * 1000) / Math.max(1, ok.length), 3),
+    serverCores: round(cpu / wall, 2),
+    generatorCores: round((own.user + own.system) / 1e6 / wall, 2),
   };
 }
 
@@ -187,7 +195,7 @@ async function main() {
       console.log(
         `${String(m).padStart(5)}× offered ${String(s.offeredPerSecond).padStart(7)}/s  completed ${String(s.completedPerSecond).padStart(7)}/s  ` +
           `refused ${String(s.refusedPerSecond).padStart(7)}/s  p50 ${s.latencyMs.p50} ms  p99 ${s.latencyMs.p99} ms  auth p99 ${s.authP99Ms} ms (server ≤${s.serverAuthP99Ms} ms)  ` +
-          `client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
+          `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
           `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}`,
       );
       await new Promise((r) => setTimeout(r, 1000));

@@ -7,6 +7,7 @@ import { OverloadedError, type Governor, type Logger, type Protocol } from '../.
 import { StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailStore } from '../../storage/types.ts';
 import type { UserDirectory } from '../users/index.ts';
+import { LISTEN_BACKLOG } from '../listeners.ts';
 import { finalDeliveryMessage } from './trace-headers.ts';
 
 export interface IngressOptions {
@@ -104,7 +105,7 @@ async function deliver(protocol: 'smtp' | 'lmtp', stream: SMTPServerDataStream, 
 async function bind(server: SMTPServer, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(port, host, () => {
+    server.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.server.off('error', reject);
       resolve();
     });
