@@ -327,7 +327,8 @@ export class Pop3Session implements BodyWriter {
         // Finishing admitted work is never shed (invariant 6): no governor queue here.
         await this.ctx.store.expunge(this.user!, 'INBOX', uids);
       } catch (err) {
-        this.send(err instanceof StoreUnavailableError ? '-ERR [SYS/TEMP] could not delete messages, none were deleted' : this.replyFor(err, 'QUIT'));
+        // RFC 1939's wording: a big QUIT commits in slices, so some may be gone and some not.
+        this.send(err instanceof StoreUnavailableError ? '-ERR [SYS/TEMP] some deleted messages not removed, try again later' : this.replyFor(err, 'QUIT'));
         return this.end();
       }
     }
