@@ -60,7 +60,7 @@ const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((f) => b.includes(f));
 
 /** Messages per atomic write when a client changes or expunges many at once. */
-const SLICE = 500;
+const SLICE = 200;
 
 /**
  * Runs `fn` on sorted, unique UIDs a slice at a time; each slice is its own atomic, durable write.

@@ -189,7 +189,7 @@ export class Reclaimer {
 
   /** One bounded step on one account's queue; otherwise when its next item falls due. */
   private async step(owner: string): Promise<'worked' | { dueInMs: number }> {
-    const budget = this.opts.stepKeys ?? 1024;
+    const budget = this.opts.stepKeys ?? 256;
     const ops: BatchOp[] = [];
     const done: ReclaimItem[] = [];
     const followUps: ReclaimItem[] = [];
@@ -199,7 +199,8 @@ export class Reclaimer {
     const due = Date.now() - (this.opts.retentionMs ?? 0);
     const queue = reclaimRange(owner);
     let dueInMs = Infinity;
-    for await (const [key, v] of this.db.iterator({ ...queue, limit: 128 })) {
+    // a body item costs about three keys (chunk, summary, queue entry): read no more than the budget takes
+    for await (const [key, v] of this.db.iterator({ ...queue, limit: Math.max(1, Math.floor(budget / 3)) })) {
       const item = decodeJson<ReclaimItem>(v);
       // The queue is in time order: the first item still under retention ends the step.
       if (item.at > due) {
