@@ -8,20 +8,22 @@
 #   cycle 2    -> every client downloads 0
 #   deliver 5  -> every client downloads 5
 #
-# Scenarios (SCENARIOS="cli chaos tb-pop3 tb-imap" by default):
+# Scenarios (SCENARIOS="cli chaos tb-pop3 tb-imap tb-imap-trash" by default):
 #   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
 #            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
 #   chaos    mpop keeps polling while the server runs with injected store failures, latency and forced
 #            shedding: it sees only temporary codes, and afterwards holds every message exactly once
 #   tb-pop3  Thunderbird (real GUI under Xvfb), POP3 with "leave messages on server"
 #   tb-imap  Thunderbird, IMAP with offline bodies
+#   tb-imap-trash  Thunderbird, IMAP: a user clicks a message and presses Delete -> it moves to Trash
+#            on the server; after a server restart Thunderbird downloads nothing
 # Uses the client harness in ../shared/clients (beside the repository). Logs: $TEGAMI_CLIENT_LOGS
 # (default a temp dir), printed at the end. Prints CHECK lines and a final "N passed, M failed".
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/clients}"
 [ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
-SCENARIOS="${SCENARIOS:-cli chaos tb-pop3 tb-imap}"
+SCENARIOS="${SCENARIOS:-cli chaos tb-pop3 tb-imap tb-imap-trash}"
 LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
 mkdir -p "$LOGS"
 export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
@@ -36,6 +38,7 @@ check() { # name expected got [logfile]
     [ -n "${4:-}" ] && [ -f "$4" ] && { echo "---- last lines of $4"; tail -n 25 "$4"; echo "----"; }
   fi
 }
+sum2() { [ -n "$1" ] && [ -n "$2" ] && echo $(( $1 + $2 )) || echo error; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 
 free_ports() { python3 -c 'import socket
@@ -219,6 +222,36 @@ scenario_tb() { # pop3|imap
   check "tb-$proto.server-still-has-all" 25 "$(on_server)"
 }
 
+scenario_tb_imap_trash() { # the Delete key in Thunderbird's INBOX moves the message to Trash on the server
+  local w="$LOGS/tb-imap-trash" out st sel
+  log "scenario tb-imap-trash: Thunderbird deletes a message (move to Trash)"
+  new_server || { check tb-imap-trash.server-start ok fail; return; }
+  deliver 5
+  out=$(TB_TIMEOUT="${TB_TIMEOUT:-120}" bash "$HARNESS/thunderbird/tb-cycle.sh" "$w" imap 2>> "$LOGS/tb-imap-trash.err")
+  echo "  $out" >&2
+  check tb-imap-trash.sync.downloaded 5 "$(field "$out" downloaded)" "$LOGS/tb-imap-trash.err"
+  check tb-imap-trash.sync.result ok "$(field "$out" result)" "$w/logs/cycle1.log"
+  out=$(bash "$ROOT/test/clients/tb-imap-trash.sh" "$w" 2>> "$LOGS/tb-imap-trash.err")
+  echo "  $out" >&2
+  check tb-imap-trash.delete.inbox "5 -> 4" "$(field "$out" inbox_before) -> $(field "$out" inbox_after)" "$LOGS/tb-imap-trash.err"
+  check tb-imap-trash.delete.trash "0 -> 1" "$(field "$out" trash_before) -> $(field "$out" trash_after)" "$LOGS/tb-imap-trash.err"
+  check tb-imap-trash.delete.total-unchanged 5 "$(sum2 "$(field "$out" inbox_after)" "$(field "$out" trash_after)")"
+  sel=$(field "$out" selected_uid); [ "${sel:-none}" = none ] && sel=a-clicked-message
+  check tb-imap-trash.delete.moved-the-clicked-message "uid=$sel" "uid=$(field "$out" moved_uid)"
+  check tb-imap-trash.delete.thunderbird-trash-has-copy 1 "$(field "$out" local_trash)"
+  check tb-imap-trash.delete.result ok "$(field "$out" result)" "$LOGS/tb-imap-trash.err"
+  restart_server
+  st=$(python3 "$ROOT/test/clients/imap-status.py" INBOX Trash)
+  check tb-imap-trash.after-restart.server "INBOX=4 Trash=1" "$st"
+  out=$(TB_TIMEOUT="${TB_TIMEOUT:-120}" bash "$HARNESS/thunderbird/tb-cycle.sh" "$w" imap 2>> "$LOGS/tb-imap-trash.err")
+  echo "  $out" >&2
+  check tb-imap-trash.after-restart.downloaded 0 "$(field "$out" downloaded)" "$LOGS/tb-imap-trash.err"
+  check tb-imap-trash.after-restart.body-fetches 0 "$(field "$out" body_fetches)" "$w/logs/cycle2-imap-commands.txt"
+  check tb-imap-trash.after-restart.result ok "$(field "$out" result)" "$w/logs/cycle2.log"
+  st=$(python3 "$ROOT/test/clients/imap-status.py" INBOX Trash)
+  check tb-imap-trash.end.total-unchanged 5 "$(sum2 "$(field "$st" INBOX)" "$(field "$st" Trash)")"
+}
+
 t0=$(date +%s)
 for s in $SCENARIOS; do
   case $s in
@@ -226,6 +259,7 @@ for s in $SCENARIOS; do
     chaos) scenario_chaos ;;
     tb-pop3) scenario_tb pop3 ;;
     tb-imap) scenario_tb imap ;;
+    tb-imap-trash) scenario_tb_imap_trash ;;
     *) echo "unknown scenario $s" >&2; failed=$((failed + 1)) ;;
   esac
 done
