@@ -5,7 +5,7 @@
 // in flight just run) > authentication of admitted sessions (refused only in severe overload) >
 // new sessions and their heavy reads (refused as soon as overload shows) > background work
 // (the reclaimer runs only when nothing waits).
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import {
   OverloadedError, type Admission, type Governor as GovernorContract, type Protocol, type Refusal,
 } from '../../protocol/session-context.ts';
@@ -33,6 +33,11 @@ export interface GovernorOptions {
   sojournIntervalMs: number;
   /** Event-loop delay (p99 over the last sample) that counts as overload, ms. */
   eventLoopDelayLimitMs: number;
+  /**
+   * Share of time the event loop was busy (0–1) that counts as overload. A saturated loop that turns
+   * over quickly (many short callbacks) shows little delay but no idle time: this catches it.
+   */
+  eventLoopUtilizationLimit: number;
   /** Storage latency (moving average) that counts as overload, ms. */
   storageLatencyLimitMs: number;
 }
@@ -48,6 +53,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
   sojournTargetMs: 50,
   sojournIntervalMs: 500,
   eventLoopDelayLimitMs: 50,
+  eventLoopUtilizationLimit: 0.95,
   storageLatencyLimitMs: 1000,
 };
 
@@ -76,6 +82,8 @@ export class Governor implements GovernorContract {
   private forced = false;
   private eventLoopDelayMs = 0;
   private slowWindows = 0;
+  private eventLoopUtilization = 0;
+  private lastElu = performance.eventLoopUtilization();
   private storageLatencyMs = 0;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
@@ -104,8 +112,12 @@ export class Governor implements GovernorContract {
     const h = this.histogram!;
     this.eventLoopDelayMs = h.percentile(99) / 1e6;
     h.reset();
+    const elu = performance.eventLoopUtilization();
+    this.eventLoopUtilization = performance.eventLoopUtilization(elu, this.lastElu).utilization;
+    this.lastElu = elu;
+    const slow = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs || this.eventLoopUtilization > this.options.eventLoopUtilizationLimit;
     // Sustained, not a spike: one GC pause must not turn clients away (CoDel's idea, for the loop).
-    this.slowWindows = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs ? this.slowWindows + 1 : 0;
+    this.slowWindows = slow ? this.slowWindows + 1 : 0;
     this.metrics?.eventLoopDelay.set(this.eventLoopDelayMs / 1000);
     this.metrics?.queueDepth.set(this.queue.depth);
   }
