@@ -96,12 +96,15 @@ export class SelectedMailbox {
     // RFC 7162 3.2.10: with QRESYNC on, one VANISHED replaces the EXPUNGEs
     if (qresync) out.push(`* VANISHED ${formatSet(idx.map((i) => this.messages[i]!.uid))}`);
     else idx.forEach((i, k) => out.push(`* ${i - k + 1} EXPUNGE`));
+    // compact in place: the view is this session's own array
     const gone = new Set(idx);
-    this.messages = this.messages.filter((m, i) => {
-      if (!gone.has(i)) return true;
-      this.ghosts.delete(m.uid);
-      return false;
-    });
+    const a = this.messages;
+    let w = 0;
+    for (let r = 0; r < a.length; r++) {
+      if (!gone.has(r)) a[w++] = a[r]!;
+      else this.ghosts.delete(a[r]!.uid);
+    }
+    a.length = w;
   }
 
   /**

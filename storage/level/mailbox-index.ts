@@ -129,15 +129,22 @@ export class MailboxIndex {
     }
   }
 
+  /**
+   * Compacts in place unless a snapshot shares the array: a mass deletion in slices must not leave
+   * a 100k-element garbage array per slice (major GC pauses hit every session).
+   */
   remove(uids: readonly number[]): void {
     const gone = new Set(uids);
-    const kept: MessageMeta[] = [];
-    for (const m of this.messages) {
-      if (gone.has(m.uid)) {
-        if (!m.flags.includes(SEEN)) this.unseen--;
-      } else kept.push(m);
+    const src = this.messages;
+    const dst = this.shared ? new Array<MessageMeta>(src.length) : src;
+    let w = 0;
+    for (let r = 0; r < src.length; r++) {
+      const m = src[r]!;
+      if (!gone.has(m.uid)) dst[w++] = m;
+      else if (!m.flags.includes(SEEN)) this.unseen--;
     }
-    this.messages = kept;
+    dst.length = w;
+    this.messages = dst;
     this.shared = false;
   }
 
