@@ -1,26 +1,20 @@
 // An IMAP client that SELECTs INBOX, IDLEs, and reports when a new EXISTS arrives: IDLE fan-out is
 // the time from a delivery's acknowledgement to the moment every idling client has seen it.
 import net from 'node:net';
+import { onLines } from './socket-lines.ts';
 
 export class IdleWatcher {
-  private buf = '';
   /** The latest EXISTS count seen (from SELECT, then from IDLE updates). */
   exists = 0;
   private onExists: ((n: number) => void) | undefined;
   private onLine: ((line: string) => void) | undefined;
 
   private constructor(private readonly s: net.Socket) {
-    s.setNoDelay(true);
-    s.on('data', (d: Buffer) => {
-      this.buf += d.toString('latin1');
-      for (let i = this.buf.indexOf('\r\n'); i >= 0; i = this.buf.indexOf('\r\n')) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        const m = /^\* (\d+) EXISTS/.exec(line);
-        if (m) this.exists = Number(m[1]);
-        if (m && this.onExists) this.onExists(this.exists);
-        this.onLine?.(line);
-      }
+    onLines(s, (line) => {
+      const m = /^\* (\d+) EXISTS/.exec(line);
+      if (m) this.exists = Number(m[1]);
+      if (m && this.onExists) this.onExists(this.exists);
+      this.onLine?.(line);
     });
   }
 

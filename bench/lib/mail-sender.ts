@@ -1,29 +1,23 @@
 // A lean SMTP/LMTP sender for load generation: one connection, many messages in a row, each
 // counted only when the server acknowledged it (250 — durable, for both tegami and Dovecot here).
 import net from 'node:net';
+import { onLines } from './socket-lines.ts';
 
 export type Dialect = 'smtp' | 'lmtp';
 
 export class MailSender {
-  private buf = '';
   private waiter: { resolve: (line: string) => void; reject: (e: Error) => void } | undefined;
   private readonly lines: string[] = [];
 
   private constructor(private readonly s: net.Socket) {
-    s.setNoDelay(true);
-    s.on('data', (d: Buffer) => {
-      this.buf += d.toString('latin1');
-      for (let i = this.buf.indexOf('\r\n'); i >= 0; i = this.buf.indexOf('\r\n')) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        // multi-line replies ("250-…") end with the line whose fourth character is a space
-        if (line[3] === '-') continue;
-        if (this.waiter) {
-          const w = this.waiter;
-          this.waiter = undefined;
-          w.resolve(line);
-        } else this.lines.push(line);
-      }
+    onLines(s, (line) => {
+      // multi-line replies ("250-…") end with the line whose fourth character is a space
+      if (line[3] === '-') return;
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w.resolve(line);
+      } else this.lines.push(line);
     });
     s.on('close', () => this.waiter?.reject(new Error('connection closed')));
   }
