@@ -7,7 +7,7 @@
 import type { BatchOp } from './commit-queue.ts';
 import {
   BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, reclaimOwnerOf, reclaimRange,
-  reclaimSeqOf, refKey, refRange, summaryKey,
+  reclaimSeqOf, REF_RANGE, refKey, refRange, summaryKey,
 } from './keys.ts';
 import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
 
@@ -19,9 +19,16 @@ export interface RangeOptions {
   reverse?: boolean;
 }
 
+/** abstract-level's key iterator: iterable, and able to jump forward without being reopened. */
+export interface KeyIterator extends AsyncIterable<string> {
+  seek(target: string): void;
+  next(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
 export interface ReclaimDb {
   iterator(opts: RangeOptions): AsyncIterable<[string, Uint8Array]>;
-  keys(opts: RangeOptions): AsyncIterable<string>;
+  keys(opts: RangeOptions): KeyIterator;
   batch(ops: BatchOp[], opts: { sync: boolean }): Promise<void>;
   compactRange?(start: string, end: string): Promise<void>;
 }
@@ -211,7 +218,8 @@ export class Reclaimer {
     }
     if (items.length === 0) return { dueInMs };
     // Reference checks are independent point lookups: run them side by side on the I/O pool.
-    const referenced = await Promise.all(items.map(([, it]) => (it.t === 'body' ? this.isReferenced(it.b) : false)));
+    const stillUsed = await this.referenced(items.flatMap(([, it]) => (it.t === 'body' ? [it.b] : [])));
+    const referenced = items.map(([, it]) => it.t === 'body' && stillUsed.has(it.b));
     for (let i = 0; i < items.length && ops.length < budget; i++) {
       const [key, item] = items[i]!;
       if (item.t === 'body') {
@@ -254,9 +262,26 @@ export class Reclaimer {
     return 'worked';
   }
 
-  private async isReferenced(bodyId: string): Promise<boolean> {
-    for await (const _ of this.db.keys({ ...refRange(bodyId), limit: 1 })) return true;
-    return false;
+  /**
+   * The bodies among these that some live message still uses. One iterator over the reference range
+   * seeks from body to body in key order: opening and closing an iterator per body cost more than
+   * the lookups themselves.
+   */
+  private async referenced(bodyIds: readonly string[]): Promise<Set<string>> {
+    const used = new Set<string>();
+    if (bodyIds.length === 0) return used;
+    const it = this.db.keys(REF_RANGE);
+    try {
+      for (const b of [...new Set(bodyIds)].sort()) {
+        const range = refRange(b);
+        it.seek(range.gt);
+        const k = await it.next();
+        if (k !== undefined && k > range.gt && k < range.lt) used.add(b);
+      }
+    } finally {
+      await it.close();
+    }
+    return used;
   }
 
   private noteChurn(range: { gt: string; lt: string }, count: number): void {
