@@ -323,11 +323,13 @@ export class LevelStore implements MailStore {
   async *readBody(bodyId: string, start = 0, end = Infinity): AsyncIterable<Buffer> {
     if (end <= start) return;
     // Chunk keys are known, so each chunk is one point lookup: far cheaper than opening an iterator
-    // per message when a FETCH streams thousands of small bodies. A short chunk is the last one.
-    for (let c = Math.floor(start / BODY_CHUNK); c * BODY_CHUNK < end; c++) {
+    // per message when a FETCH streams thousands of small bodies. A short chunk is the last one; a
+    // missing chunk after a full one means the body ended exactly on a chunk boundary.
+    const first = Math.floor(start / BODY_CHUNK);
+    for (let c = first; c * BODY_CHUNK < end; c++) {
       const v = await this.read(() => this.db.get(bodyChunkKey(bodyId, c)));
       if (!v) {
-        if (c === 0 || start === 0) throw new MessageGoneError(`message body ${bodyId} is gone`);
+        if (c === first && start === 0) throw new MessageGoneError(`message body ${bodyId} is gone`);
         return;
       }
       const offset = c * BODY_CHUNK;
