@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { analyzeMessage } from '../protocol/mime/index.ts';
-import { openStore } from '../storage/index.ts';
+import { openStore, UnknownUserError } from '../storage/index.ts';
 import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
 import { startServer, type ServerOptions } from './server.ts';
@@ -124,7 +124,10 @@ user
     if (o.purge) {
       const store = await openStore({ path: join(resolve(o.data), 'mail') }).catch(fail);
       try {
-        if ((await store.listUsers()).includes(name)) await store.deleteAccount(name);
+        // an account that never received mail has nothing in the store to purge
+        await store.deleteAccount(name).catch((err) => {
+          if (!(err instanceof UnknownUserError)) throw err;
+        });
         await store.reclaimDrained();
       } catch (err) {
         await store.close();

@@ -7,4 +7,3 @@ export function handlePop3Connection(socket: Socket, ctx: SessionContext): void 
   new Pop3Session(socket, ctx).start();
 }
 
-export { uidlHash } from './session.ts';

@@ -8,7 +8,6 @@
 //
 // Every list answer (STAT, LIST, UIDL) is built whole in memory from the snapshot and written in one
 // piece; an error before that is sent as "-ERR [SYS/TEMP]" and no line of the list (invariant 2).
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { MessageGoneError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailboxSnapshot, MessageMeta } from '../../storage/types.ts';
@@ -16,7 +15,7 @@ import { LineReader } from '../line/line-reader.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
 import { decodeSaslPlain } from '../sasl/plain.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
-import { sizeListing, uidlListing } from './listing-cache.ts';
+import { sizeListing, uidlFingerprint, uidlListing } from './listing-cache.ts';
 
 const MAX_LINE = 1024;
 const MAX_BAD_COMMANDS = 20;
@@ -220,7 +219,7 @@ export class Pop3Session implements BodyWriter {
     this.user = name;
     this.state = 'transaction';
     const live = this.snapshot.messages;
-    this.ctx.log.info({ user: name, messages: live.length, uidlHash: uidlHash(live) }, 'pop3 login');
+    this.ctx.log.info({ user: name, messages: live.length, uidlHash: uidlFingerprint(live) }, 'pop3 login');
     this.send(`+OK ${live.length} messages`);
   }
 
@@ -333,7 +332,7 @@ export class Pop3Session implements BodyWriter {
       }
     }
     const live = this.live();
-    this.ctx.log.info({ user: this.user, deleted: uids.length, messages: live.length, uidlHash: uidlHash(live) }, 'pop3 logout');
+    this.ctx.log.info({ user: this.user, deleted: uids.length, messages: live.length, uidlHash: uidlFingerprint(live) }, 'pop3 logout');
     this.send(`+OK ${this.ctx.serverName} POP3 server signing off (${live.length} messages left)`);
     this.end();
   }
@@ -407,15 +406,3 @@ export class Pop3Session implements BodyWriter {
     this.loginAdmission = this.sessionAdmission = undefined;
   }
 }
-
-/**
- * A short fingerprint of a UIDL list, logged so that an unexpected change is visible. Computed once
- * per mailbox version (the snapshot array is the key), not once per login of a poll storm.
- */
-export function uidlHash(messages: readonly MessageMeta[]): string {
-  let h = fingerprints.get(messages);
-  if (!h) fingerprints.set(messages, (h = createHash('sha256').update(uidlListing(messages)).digest('hex').slice(0, 12)));
-  return h;
-}
-
-const fingerprints = new WeakMap<readonly MessageMeta[], string>();

@@ -82,7 +82,6 @@ export class Governor implements GovernorContract {
   private forced = false;
   private eventLoopDelayMs = 0;
   private slowWindows = 0;
-  private eventLoopUtilization = 0;
   private lastElu = performance.eventLoopUtilization();
   private storageLatencyMs = 0;
   private readonly histogram: IntervalHistogram | undefined;
@@ -113,9 +112,9 @@ export class Governor implements GovernorContract {
     this.eventLoopDelayMs = h.percentile(99) / 1e6;
     h.reset();
     const elu = performance.eventLoopUtilization();
-    this.eventLoopUtilization = performance.eventLoopUtilization(elu, this.lastElu).utilization;
+    const busy = performance.eventLoopUtilization(elu, this.lastElu).utilization;
     this.lastElu = elu;
-    const slow = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs || this.eventLoopUtilization > this.options.eventLoopUtilizationLimit;
+    const slow = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs || busy > this.options.eventLoopUtilizationLimit;
     // Sustained, not a spike: one GC pause must not turn clients away (CoDel's idea, for the loop).
     this.slowWindows = slow ? this.slowWindows + 1 : 0;
     this.metrics?.eventLoopDelay.set(this.eventLoopDelayMs / 1000);

@@ -43,7 +43,7 @@ export const summaryKey = (bodyId: string): string => `s!${bodyId}`;
 
 export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${bodyId}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
 export const refRange = (bodyId: string) => ({ gt: `r!${bodyId}!`, lt: `r!${bodyId}${AFTER_SEPARATOR}` });
-export const REF_RANGE = { gt: 'r!', lt: 'r"' };
+export const REF_RANGE = { gt: 'r!', lt: `r${AFTER_SEPARATOR}` };
 
 export const reclaimKey = (user: string, seq: number): string => `q!${user}!${hex(seq, 12)}`;
 export const RECLAIM_RANGE = { gt: 'q!', lt: 'q~' };

@@ -67,8 +67,9 @@ const SLICE_REST = 3;
 /**
  * Runs `fn` on sorted, unique UIDs a slice at a time; each slice is its own atomic, durable write.
  * Building one write for 100k messages would hold the event loop — every other account — for
- * seconds (the incident's "deletes slow everyone down"). Between slices the account rests as long
- * as the slice took, so one account's mass deletion gets at most half the server (invariant 8).
+ * seconds (the incident's "deletes slow everyone down"). Between slices the account rests SLICE_REST
+ * times as long as the slice took, so one account's mass deletion gets at most a quarter of the
+ * server (invariant 8).
  */
 async function inSlices(uids: readonly number[], fn: (slice: number[]) => Promise<unknown>): Promise<void> {
   const sorted = [...new Set(uids)].sort((a, b) => a - b);
@@ -551,7 +552,7 @@ export class LevelStore implements MailStore {
     const items: ReclaimItem[] = reclaim
       ? gone.map((m) => ({
           t: 'body', b: m.bodyId, at, bytes: m.size,
-          from: { user, mailboxId: box.record.id, flags: m.flags, internalDate: m.internalDate },
+          from: { mailboxId: box.record.id, flags: m.flags, internalDate: m.internalDate },
         }))
       : [];
     for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
@@ -654,7 +655,7 @@ export class LevelStore implements MailStore {
       commitGroups: this.commits.stats.rounds,
       commits: this.commits.stats.jobs,
       reclaimBacklog: {
-        bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0, accounts: r.backlogAccounts,
+        bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0, accounts: this.reclaimer.accountsWaiting,
       },
       reclaimed: { bodies: r.reclaimedBodies, bytes: r.reclaimedBytes },
     };

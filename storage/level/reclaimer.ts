@@ -55,8 +55,6 @@ export interface ReclaimerOptions {
 
 export interface ReclaimStats {
   backlogItems: number;
-  /** Accounts with something queued. */
-  backlogAccounts: number;
   backlogBytes: number;
   oldestAt: number;
   reclaimedBodies: number;
@@ -75,10 +73,15 @@ export class Reclaimer {
   /** Queued items per account; iteration order is the round-robin order. */
   private readonly backlog = new Map<string, number>();
   readonly stats: ReclaimStats = {
-    backlogItems: 0, backlogAccounts: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
+    backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
   };
 
   constructor(private readonly db: ReclaimDb, private readonly opts: ReclaimerOptions) {}
+
+  /** Accounts with something queued. */
+  get accountsWaiting(): number {
+    return this.backlog.size;
+  }
 
   /**
    * Counts the durable queues left by an earlier run, then starts draining them. Returns the highest
@@ -130,7 +133,6 @@ export class Reclaimer {
     const n = (this.backlog.get(owner) ?? 0) + sign;
     if (n > 0) this.backlog.set(owner, n);
     else this.backlog.delete(owner);
-    this.stats.backlogAccounts = this.backlog.size;
     this.stats.backlogItems += sign;
     if (it.t === 'body') this.stats.backlogBytes += sign * it.bytes;
     if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
@@ -217,7 +219,6 @@ export class Reclaimer {
       items.push([key, item]);
     }
     if (items.length === 0) return { dueInMs };
-    // Reference checks are independent point lookups: run them side by side on the I/O pool.
     const stillUsed = await this.referenced(items.flatMap(([, it]) => (it.t === 'body' ? [it.b] : [])));
     const referenced = items.map(([, it]) => it.t === 'body' && stillUsed.has(it.b));
     for (let i = 0; i < items.length && ops.length < budget; i++) {

@@ -19,9 +19,8 @@ export interface Counters {
   lastUidValidity: number;
 }
 
-/** What undelete needs to put an expunged message back (with a new UID). */
+/** What undelete needs to put an expunged message back (with a new UID); the account is in the queue key. */
 export interface ExpungedFrom {
-  user: string;
   mailboxId: number;
   flags: readonly string[];
   internalDate: number;

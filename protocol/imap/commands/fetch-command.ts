@@ -105,10 +105,7 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
   };
   items.forEach((item, k) => {
     switch (item.kind) {
-      case 'UID': out.push(`UID ${meta.uid}`); break;
-      case 'FLAGS': out.push(`FLAGS ${flagList(meta.flags)}`); break;
-      case 'INTERNALDATE': out.push(`INTERNALDATE ${internalDate(meta.internalDate)}`); break;
-      case 'RFC822.SIZE': out.push(`RFC822.SIZE ${meta.size}`); break;
+      case 'UID': case 'FLAGS': case 'INTERNALDATE': case 'RFC822.SIZE': out.push(metaItem(item.kind, meta)); break;
       case 'MODSEQ': break;
       case 'ENVELOPE': out.push(`ENVELOPE ${formatEnvelope(p.summary!)}`); break;
       case 'BODY': out.push(`BODY ${formatBodyStructure(p.summary!, false)}`); break;
@@ -180,17 +177,24 @@ async function writeMetaLines(
   if (chunk && !s.write(chunk)) await s.drained();
 }
 
+type MetaItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE';
+
+/** One metadata item of a FETCH response: what the index alone can answer. */
+function metaItem(kind: MetaItem, meta: MessageMeta): string {
+  switch (kind) {
+    case 'UID': return `UID ${meta.uid}`;
+    case 'FLAGS': return `FLAGS ${flagList(meta.flags)}`;
+    case 'INTERNALDATE': return `INTERNALDATE ${internalDate(meta.internalDate)}`;
+    case 'RFC822.SIZE': return `RFC822.SIZE ${meta.size}`;
+  }
+}
+
 function metaLine(seq: number, meta: MessageMeta, items: readonly FetchItem[], withModseq: boolean): string {
   let line = `* ${seq} FETCH (`;
   let sep = '';
   for (const item of items) {
-    switch (item.kind) {
-      case 'UID': line += `${sep}UID ${meta.uid}`; break;
-      case 'FLAGS': line += `${sep}FLAGS ${flagList(meta.flags)}`; break;
-      case 'INTERNALDATE': line += `${sep}INTERNALDATE ${internalDate(meta.internalDate)}`; break;
-      case 'RFC822.SIZE': line += `${sep}RFC822.SIZE ${meta.size}`; break;
-      default: continue; // MODSEQ goes last, once
-    }
+    if (item.kind === 'MODSEQ') continue; // goes last, once
+    line += sep + metaItem(item.kind as MetaItem, meta);
     sep = ' ';
   }
   if (withModseq) line += `${sep}MODSEQ (${meta.modseq})`;

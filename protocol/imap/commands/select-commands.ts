@@ -43,7 +43,6 @@ function selectParameters(s: ImapSession, params: readonly Token[]): QresyncPara
   return qresync;
 }
 
-/** What changed since the client's modseq: VANISHED (EARLIER) and FETCH lines (RFC 7162 3.2.5.1). */
 /**
  * The UIDs of `set` expunged since the client's modseq, as a set string ('' for none). When the
  * expunge log no longer reaches back that far, every UID of `set` that is not live is reported: more
@@ -54,6 +53,7 @@ export function vanishedSince(view: SelectedMailbox, changes: ChangesSince, set:
   return formatSet(changes.vanished.filter((uid) => set.some(([a, b]) => uid >= a && uid <= b)));
 }
 
+/** What changed since the client's modseq: VANISHED (EARLIER) and FETCH lines (RFC 7162 3.2.5.1). */
 export function resyncLines(view: SelectedMailbox, changes: ChangesSince, known?: SequenceSet): string[] {
   const vanished = vanishedSince(view, changes, known ?? [[1, Infinity]]);
   const lines = vanished ? [`* VANISHED (EARLIER) ${vanished}`] : [];
