@@ -117,4 +117,27 @@ describe('governor', () => {
     expect(g.overload()).toBeNull();
     g.close();
   });
+
+  it('sheds when the event loop stays busy, even if it never falls behind much', async () => {
+    // A loop saturated by short callbacks: timers stay nearly on time (little delay), but there is
+    // no idle time. Only the utilization signal sees it; a lighter spell must not trip it.
+    const g = new Governor({ eventLoopDelayLimitMs: 10_000 });
+    const busyFor = async (ms: number, share: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        const until = performance.now() + 5 * share;
+        while (performance.now() < until);
+        // saturated: the next callback is always ready (setImmediate), so the loop never idles
+        await new Promise((r) => (share < 1 ? setTimeout(r, 5 * (1 - share)) : setImmediate(r)));
+      }
+    };
+    await busyFor(400, 0.5);
+    expect(g.overload()).toBeNull();
+    await busyFor(500, 1);
+    expect(g.overload()).toBe('event-loop');
+    expect(g.admitSession('pop3', '127.0.0.1').refused).toBe(true);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(g.overload()).toBeNull();
+    g.close();
+  });
 });
