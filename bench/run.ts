@@ -46,7 +46,7 @@ async function runScenario(sc: Scenario, sides: Side[], size: Size, repeats: num
       bar.update({ what: `${sc.name}: starting ${side}` });
       const t = await startTarget(side, sc.fixture(size), { profileDir });
       targets.push(t);
-      await sc.warmUp?.(t);
+      await sc.warmUp?.(t, size);
     }
     for (let r = 0; r < repeats; r++) {
       // alternate who goes first, so drift in machine load does not favour one side

@@ -104,6 +104,13 @@ export interface StoreStats {
   readonly reclaimed: { readonly bodies: number; readonly bytes: number };
 }
 
+/** Bytes [start, end) of one stored body. */
+export interface BodyRange {
+  bodyId: string;
+  start: number;
+  end: number;
+}
+
 export interface MailStore {
   /** Creates the account with INBOX and the special-use folders if it does not exist. */
   ensureUser(user: string): Promise<void>;
@@ -130,6 +137,12 @@ export interface MailStore {
 
   /** Streams the body bytes [start, end) of a message (whole message by default). */
   readBody(bodyId: string, start?: number, end?: number): AsyncIterable<Buffer>;
+  /**
+   * Several body ranges in one store round trip, each returned as its chunks in order. A FETCH of
+   * many small messages pays one lookup for the lot instead of one per message. Throws
+   * MessageGoneError if any body is gone. Meant for ranges of bounded total size.
+   */
+  readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]>;
   readSummary(bodyId: string): Promise<unknown>;
 
   storeFlags(user: string, mailbox: string, uids: readonly number[], mode: FlagMode, flags: readonly string[], opts?: { unchangedSince?: number }): Promise<StoreFlagsResult>;

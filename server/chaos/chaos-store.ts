@@ -109,6 +109,7 @@ export class ChaosStore implements MailStore {
   append: MailStore['append'] = (u, m, r, o) => this.op('write', 'append', () => this.inner.append(u, m, r, o));
   deliver: MailStore['deliver'] = (us, r, o) => this.op('write', 'deliver', () => this.inner.deliver(us, r, o));
   importMessages: MailStore['importMessages'] = (u, m, ms) => this.op('write', 'importMessages', () => this.inner.importMessages(u, m, ms));
+  readBodies: MailStore['readBodies'] = (r) => this.op('read', 'readBodies', () => this.inner.readBodies(r));
   readSummary: MailStore['readSummary'] = (b) => this.op('read', 'readSummary', () => this.inner.readSummary(b));
   storeFlags: MailStore['storeFlags'] = (u, m, ids, mode, f, o) => this.op('write', 'storeFlags', () => this.inner.storeFlags(u, m, ids, mode, f, o));
   expunge: MailStore['expunge'] = (u, m, ids) => this.op('write', 'expunge', () => this.inner.expunge(u, m, ids));

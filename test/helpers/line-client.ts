@@ -56,6 +56,17 @@ export class LineClient {
     }
   }
 
+  /** Exactly `n` bytes (an IMAP literal's content, say). */
+  async bytes(n: number, timeoutMs = 5000): Promise<Buffer> {
+    while (this.buf.length < n) {
+      if (this.closed) throw new Error(`connection closed with ${this.buf.length} of ${n} bytes`);
+      await this.wait(timeoutMs);
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
   /** Lines up to and including the first one that matches. */
   async until(match: (line: string) => boolean, timeoutMs = 5000): Promise<string[]> {
     const out: string[] = [];

@@ -103,6 +103,35 @@ describe.each(backends)('%s store', (_name, make) => {
     await store.close();
   });
 
+  it('reads many body ranges in one call, each byte-exact, and says when a body is gone', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    const big = Buffer.alloc(600_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 13) & 0xff;
+    const exact = Buffer.alloc(256 * 1024, 0x42);
+    await store.append('alice', 'INBOX', msg('small'));
+    await store.append('alice', 'INBOX', big);
+    await store.append('alice', 'INBOX', exact);
+    const [s, b, e] = (await store.snapshot('alice', 'INBOX')).messages;
+    const ranges = [
+      { bodyId: s!.bodyId, start: 0, end: s!.size },
+      { bodyId: b!.bodyId, start: 0, end: b!.size },
+      { bodyId: b!.bodyId, start: 262_100, end: 524_400 },
+      { bodyId: b!.bodyId, start: 5, end: 5 },
+      { bodyId: e!.bodyId, start: 0, end: e!.size },
+    ];
+    const got = (await store.readBodies(ranges)).map((chunks) => Buffer.concat(chunks));
+    expect(got[0]).toEqual(msg('small'));
+    expect(got[1]!.equals(big)).toBe(true);
+    expect(got[2]!.equals(big.subarray(262_100, 524_400))).toBe(true);
+    expect(got[3]!.length).toBe(0);
+    expect(got[4]!.equals(exact)).toBe(true);
+    await store.expunge('alice', 'INBOX', [s!.uid]);
+    await store.reclaimDrained();
+    await expect(store.readBodies(ranges.slice(0, 2))).rejects.toThrow(/gone/);
+    await store.close();
+  });
+
   it('delivers one body to several users in one commit', async () => {
     const store = await make().open();
     await store.ensureUser('alice');
