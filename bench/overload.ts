@@ -6,16 +6,18 @@
 // p50/p99 of completed sessions, auth p99, and mismatches — sessions that got a UIDL/UID list other
 // than the reference one. Mismatches must be 0 at every step (the 2018 incident was exactly that).
 //
-//   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10]
-import { writeFileSync } from 'node:fs';
+//   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10] [--profile]
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startServerProcess } from '../test/helpers/server-process.ts';
 import { preparePopulatedDataDir, type BenchUser } from './lib/fixture-data.ts';
 import { imapSync } from './lib/imap-session.ts';
+import { hotSpots } from './lib/cpu-profile.ts';
 import { machineInfo, processCpuSeconds } from './lib/machine.ts';
 import { pop3Poll, type PollResult } from './lib/pop3-session.ts';
-import { writeResult } from './lib/results.ts';
+import { RESULTS_DIR, writeResult } from './lib/results.ts';
 import { latencySummary, round } from './lib/stats.ts';
 import { lineChart } from './lib/svg-chart.ts';
 
@@ -170,11 +172,15 @@ async function main() {
       users: { type: 'string', default: '20' },
       'step-seconds': { type: 'string', default: '5' },
       multipliers: { type: 'string', default: '0.25,0.5,1,2,5,10' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const machine = machineInfo();
   const { dataDir, users } = await preparePopulatedDataDir({ users: Number(values.users), messages: Number(values.messages) });
-  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error', '--metrics-port', '0']);
+  const profileDir = values.profile ? join(RESULTS_DIR, `profile-overload-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
+  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error', '--metrics-port', '0'], 20_000, {
+    nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  });
   try {
     const ports = server.ports;
     // Reference lists, taken while the server is calm.
@@ -229,6 +235,10 @@ async function main() {
     if (verdict.mismatches > 0) process.exitCode = 1;
   } finally {
     await server.stop();
+  }
+  if (profileDir) {
+    console.log(`where the server spent its CPU (self time; profile in ${profileDir}):`);
+    for (const f of readdirSync(profileDir)) for (const h of hotSpots(join(profileDir, f), 25)) console.log(`  ${String(h.share).padStart(5)}%  ${h.fn}  ${h.where}`);
   }
 }
 

@@ -16,17 +16,43 @@ export class SelectedMailbox {
   specialUse: string | undefined;
   highestModseq: number;
   uidNext: number;
+  private list: readonly MessageMeta[];
+  /** Whether `list` is this session's own copy (else the store's shared snapshot). */
+  private own = false;
 
   private constructor(
     readonly name: string,
     readonly readOnly: boolean,
     readonly uidValidity: number,
-    public messages: MessageMeta[],
+    messages: readonly MessageMeta[],
     highestModseq: number,
     uidNext: number,
   ) {
+    this.list = messages;
     this.highestModseq = highestModseq;
     this.uidNext = uidNext;
+  }
+
+  /** Sequence number n is messages[n - 1]. */
+  get messages(): readonly MessageMeta[] {
+    return this.list;
+  }
+
+  /**
+   * True while the view is still the store's snapshot itself, shared by every session that opened
+   * this version of the mailbox: answers derived from it alone can be cached on it.
+   */
+  get isSharedSnapshot(): boolean {
+    return !this.own;
+  }
+
+  /** The view's array to change: the shared snapshot is copied on the first change (copy-on-write). */
+  private writable(): MessageMeta[] {
+    if (!this.own) {
+      this.list = this.list.slice();
+      this.own = true;
+    }
+    return this.list as MessageMeta[];
   }
 
   /**
@@ -45,7 +71,7 @@ export class SelectedMailbox {
     try {
       const snap = await store.snapshot(user, name);
       const m = snap.mailbox;
-      view = new SelectedMailbox(m.name, readOnly, m.uidValidity, [...snap.messages], m.highestModseq, m.uidNext);
+      view = new SelectedMailbox(m.name, readOnly, m.uidValidity, snap.messages, m.highestModseq, m.uidNext);
       view.unwatch = unwatch;
       view.specialUse = m.specialUse;
       view.pending.push(...early);
@@ -84,7 +110,7 @@ export class SelectedMailbox {
   applyOwn(metas: readonly MessageMeta[]): void {
     for (const m of metas) {
       const i = this.indexOfUid(m.uid);
-      if (i >= 0) this.messages[i] = m;
+      if (i >= 0) this.writable()[i] = m;
       if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
     }
   }
@@ -96,9 +122,9 @@ export class SelectedMailbox {
     // RFC 7162 3.2.10: with QRESYNC on, one VANISHED replaces the EXPUNGEs
     if (qresync) out.push(`* VANISHED ${formatSet(idx.map((i) => this.messages[i]!.uid))}`);
     else idx.forEach((i, k) => out.push(`* ${i - k + 1} EXPUNGE`));
-    // compact in place: the view is this session's own array
+    // compact in place, in this session's own copy
     const gone = new Set(idx);
-    const a = this.messages;
+    const a = this.writable();
     let w = 0;
     for (let r = 0; r < a.length; r++) {
       if (!gone.has(r)) a[w++] = a[r]!;
@@ -120,7 +146,8 @@ export class SelectedMailbox {
           const last = this.messages.length ? this.messages[this.messages.length - 1]!.uid : 0;
           const fresh = ev.messages.filter((m) => m.uid > last);
           if (fresh.length === 0) break;
-          this.messages.push(...fresh);
+          const own = this.writable();
+          for (const m of fresh) own.push(m);
           this.uidNext = Math.max(this.uidNext, fresh[fresh.length - 1]!.uid + 1);
           for (const m of fresh) this.highestModseq = Math.max(this.highestModseq, m.modseq);
           out.push(`* ${this.messages.length} EXISTS`);
@@ -131,7 +158,7 @@ export class SelectedMailbox {
             const i = this.indexOfUid(m.uid);
             this.highestModseq = Math.max(this.highestModseq, m.modseq);
             if (i < 0 || this.messages[i]!.modseq >= m.modseq) continue;
-            this.messages[i] = m;
+            this.writable()[i] = m;
             out.push(`* ${i + 1} FETCH (${withModseq ? `MODSEQ (${m.modseq}) ` : ''}UID ${m.uid} FLAGS ${flagList(m.flags)})`);
           }
           break;

@@ -29,13 +29,30 @@ export const isSequenceSet = (s: string): boolean => /^(\d+|\*)(:(\d+|\*))?(,(\d
 
 /** Indexes (0-based, ascending, unique) of the messages a set of sequence numbers names. */
 export function bySequence(set: SequenceSet, count: number): number[] {
+  // "*" is the highest number in use, so "*:2" in a mailbox of one message names message 1
+  const span = ([a, b]: [number, number]): [number, number] => {
+    const x = a === Infinity ? count : a;
+    const y = b === Infinity ? count : b;
+    return [Math.max(1, Math.min(x, y)), Math.min(Math.max(x, y), count)];
+  };
+  if (set.length === 1) {
+    // one range, the common case (1:*): already ascending and unique
+    const [from, to] = span(set[0]!);
+    return from <= to ? range(from - 1, to) : [];
+  }
   const picked = new Set<number>();
-  for (const [a, b] of set) {
-    const from = a === Infinity ? count : a;
-    const to = Math.min(b === Infinity ? count : b, count);
+  for (const r of set) {
+    const [from, to] = span(r);
     for (let n = from; n <= to; n++) picked.add(n - 1);
   }
   return [...picked].sort((x, y) => x - y);
+}
+
+/** from, from + 1, …, to - 1 */
+function range(from: number, to: number): number[] {
+  const out = new Array<number>(Math.max(0, to - from));
+  for (let i = from; i < to; i++) out[i - from] = i;
+  return out;
 }
 
 function lowerBound(messages: readonly MessageMeta[], uid: number): number {
@@ -53,6 +70,12 @@ function lowerBound(messages: readonly MessageMeta[], uid: number): number {
 export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): number[] {
   if (messages.length === 0) return [];
   const max = messages[messages.length - 1]!.uid;
+  if (set.length === 1) {
+    let a = set[0]![0] === Infinity ? max : set[0]![0];
+    let b = set[0]![1] === Infinity ? max : set[0]![1];
+    if (a > b) [a, b] = [b, a];
+    return range(lowerBound(messages, a), lowerBound(messages, b + 1));
+  }
   const picked = new Set<number>();
   for (const [a0, b0] of set) {
     let a = a0 === Infinity ? max : a0;

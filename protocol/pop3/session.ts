@@ -236,8 +236,10 @@ export class Pop3Session implements BodyWriter {
     if (this.state !== 'transaction') throw new Pop3Error('-ERR not logged in yet');
   }
 
-  private live(): MessageMeta[] {
-    return this.snapshot!.messages.filter((_, i) => !this.deleted.has(i + 1));
+  /** The snapshot's messages less those DELE'd; the snapshot itself (and its cached listings) when none are. */
+  private live(): readonly MessageMeta[] {
+    const all = this.snapshot!.messages;
+    return this.deleted.size ? all.filter((_, i) => !this.deleted.has(i + 1)) : all;
   }
 
   /** Parses a message number argument and returns the message, or throws the reply. */

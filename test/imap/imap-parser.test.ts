@@ -7,6 +7,7 @@ import { parseCommand, ParseError, type Token } from '../../protocol/imap/parser
 import { parseFetchItems } from '../../protocol/imap/fetch/fetch-items.ts';
 import { byUid, bySequence, formatSet, parseSequenceSet } from '../../protocol/imap/sequence-set.ts';
 import { decodeMailboxName, encodeMailboxName } from '../../protocol/imap/mailbox-name.ts';
+import type { MessageMeta } from '../../storage/types.ts';
 
 const limits = { maxLine: 1000, maxLiteral: 10_000, maxNonSyncLiteral: 10_000, maxCommand: 20_000 };
 
@@ -118,6 +119,26 @@ describe('sequence sets and mailbox names', () => {
     expect(byUid(parseSequenceSet('100:*'), metas)).toEqual([3]);
     expect(formatSet([1, 2, 3, 5, 7, 8])).toBe('1:3,5,7:8');
     expect(() => parseSequenceSet('0:3')).toThrow(ParseError);
+  });
+
+  it('resolves any set to exactly the messages whose numbers or UIDs it names', () => {
+    const bound = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constant('*'));
+    const item = fc.tuple(bound, fc.option(bound, { nil: undefined })).map(([a, b]) => (b === undefined ? `${a}` : `${a}:${b}`));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 25 }), fc.array(item, { minLength: 1, maxLength: 3 }), (uids, items) => {
+        const metas = [...uids].sort((a, b) => a - b).map((uid) => ({ uid }) as never as MessageMeta);
+        const set = parseSequenceSet(items.join(','));
+        const named = (n: number, max: number) => set.some(([a, b]) => {
+          const [x, y] = [a === Infinity ? max : a, b === Infinity ? max : b].sort((p, q) => p - q);
+          return n >= x! && n <= y!;
+        });
+        const maxUid = metas.length ? metas[metas.length - 1]!.uid : 0;
+        expect(byUid(set, metas)).toEqual(metas.flatMap((m, i) => (named(m.uid, maxUid) ? [i] : [])));
+        const bySeqExpected = metas.flatMap((_, i) => (named(i + 1, metas.length) ? [i] : []));
+        expect(bySequence(set, metas.length)).toEqual(bySeqExpected);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('encodes modified UTF-7 both ways', () => {

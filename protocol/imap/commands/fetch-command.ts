@@ -183,6 +183,27 @@ async function writeMetaLines(
   if (chunk && !s.write(chunk)) await s.drained();
 }
 
+const wholeMailbox = new WeakMap<readonly MessageMeta[], Map<string, Buffer>>();
+
+/**
+ * The metadata FETCH answer for every message of a snapshot, rendered once per snapshot and item
+ * list. Snapshots are immutable and shared by every session that opened the same version of the
+ * mailbox, so a storm of clients syncing one mailbox costs one rendering per change of it, as
+ * POP3 listings do.
+ */
+function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Buffer {
+  const key = `${items.map((i) => i.kind).join(' ')}${withModseq ? ' +MODSEQ' : ''}`;
+  let cached = wholeMailbox.get(messages);
+  if (!cached) wholeMailbox.set(messages, (cached = new Map()));
+  let b = cached.get(key);
+  if (!b) {
+    let out = '';
+    for (let i = 0; i < messages.length; i++) out += metaLine(i + 1, messages[i]!, items, withModseq);
+    cached.set(key, (b = Buffer.from(out, 'latin1')));
+  }
+  return b;
+}
+
 type MetaItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE';
 
 /** One metadata item of a FETCH response: what the index alone can answer. */
@@ -322,9 +343,14 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
     await write();
   };
   const name = byUidSet ? 'UID FETCH' : 'FETCH';
+  const meta = async () => {
+    if (view.isSharedSnapshot && indexes.length === view.messages.length) {
+      if (!s.write(wholeMailboxMetaLines(view.messages, items, withModseq))) await s.drained();
+    } else await writeMetaLines(s, view.messages, indexes, items, withModseq);
+  };
   if (touchesStore) await s.heavy(name, run);
-  else if (indexes.length > HEAVY_META_LINES) await s.heavy(name, () => writeMetaLines(s, view.messages, indexes, items, withModseq));
-  else await writeMetaLines(s, view.messages, indexes, items, withModseq);
+  else if (indexes.length > HEAVY_META_LINES) await s.heavy(name, meta);
+  else await meta();
   if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
   return `${byUidSet ? 'UID ' : ''}FETCH completed`;
 }
