@@ -1,6 +1,7 @@
 // The storage package's public face: the contract types, the errors, and how to open a store.
 import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
+import { classicDb } from './level/classic-db.ts';
 import { LevelStore, type KvDb } from './level/level-store.ts';
 import type { MessageAnalyzer } from './types.ts';
 
@@ -28,7 +29,7 @@ const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
   let db: KvDb;
   if (opts.memory) db = new MemoryLevel<string, Uint8Array>(ENCODINGS) as unknown as KvDb;
-  else if (opts.path) db = new Level<string, Uint8Array>(opts.path, { ...ENCODINGS, compression: false }) as unknown as KvDb;
+  else if (opts.path) db = classicDb(new Level<string, Uint8Array>(opts.path, { ...ENCODINGS, compression: false }));
   else throw new Error('openStore needs a path or memory: true');
   return LevelStore.open(db, {
     analyzer: opts.analyzer,

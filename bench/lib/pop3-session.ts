@@ -18,6 +18,10 @@ export interface PollResult {
 }
 
 const STEPS = ['greeting', 'auth', 'auth', 'stat', 'uidl', 'quit'];
+const EMPTY = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n');
+const LIST_END = Buffer.from('\r\n.\r\n');
+const MINUS = 0x2d;
 
 function respCode(line: string): string {
   const m = /^-ERR(?: (\[[^\]]+\]))?/.exec(line);
@@ -31,7 +35,9 @@ export function pop3Poll(
   return new Promise((resolve) => {
     const s = net.connect(port, host);
     s.setNoDelay(true);
-    let buf = '';
+    // Bytes, not strings: at thousands of sessions a second the generator shares the machine's two
+    // cores with the server, and every microsecond it spends is one the server does not get.
+    let buf: Buffer = EMPTY;
     let scanned = 0;
     let step = 0;
     let tAuth = 0;
@@ -51,32 +57,29 @@ export function pop3Poll(
     const timer = setTimeout(() => fail('timeout'), timeoutMs);
     s.on('error', (e) => fail((e as NodeJS.ErrnoException).code ?? 'socket error'));
     s.on('close', () => fail('closed early'));
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
+    s.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
       for (;;) {
-        if (step === 4) {
-          // multi-line UIDL answer: status line, one line per message, "."
-          if (buf.startsWith('-')) step = 40;
-          else {
-            // search only what arrived since the last look: a 100k-line answer must not cost O(n²)
-            const end = buf.indexOf('\r\n.\r\n', scanned);
-            if (end < 0) {
-              scanned = Math.max(0, buf.length - 4);
-              return;
-            }
-            const body = buf.slice(buf.indexOf('\r\n') + 2, end + 2);
-            uidl.update(body);
-            if (keepList) lines = body.length ? body.slice(0, -2).split('\r\n') : [];
-            buf = buf.slice(end + 5);
-            step = 5;
-            s.write('QUIT\r\n');
-            continue;
+        if (step === 4 && buf.length && buf[0] !== MINUS) {
+          // multi-line UIDL answer: status line, one line per message, "."; search only what
+          // arrived since the last look, so a 100k-line answer costs O(n), not O(n²)
+          const end = buf.indexOf(LIST_END, scanned);
+          if (end < 0) {
+            scanned = Math.max(0, buf.length - LIST_END.length);
+            return;
           }
+          const body = buf.subarray(buf.indexOf(CRLF) + 2, end + 2);
+          uidl.update(body);
+          if (keepList) lines = body.length ? body.toString('latin1', 0, body.length - 2).split('\r\n') : [];
+          buf = buf.subarray(end + LIST_END.length);
+          step = 5;
+          s.write('QUIT\r\n');
+          continue;
         }
-        const i = buf.indexOf('\r\n');
+        const i = buf.indexOf(CRLF);
         if (i < 0) return;
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
+        const line = buf.toString('latin1', 0, i);
+        buf = buf.subarray(i + 2);
         if (!line.startsWith('+OK')) return fail(respCode(line));
         switch (step) {
           case 0: step = 1; tAuth = performance.now(); s.write(`USER ${user}\r\n`); break;
