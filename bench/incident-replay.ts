@@ -22,6 +22,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
 import { analyzeMessage } from '../protocol/mime/index.ts';
@@ -229,6 +230,8 @@ interface PhaseResult {
   deliveries: { sent: number; failed: number; errors: Record<string, number>; ms: ReturnType<typeof latencySummary> };
   shed: number;
   serverCpuMsPerSession: number;
+  /** How late the generator's own event loop ran (p99, ms): its lag is part of every latency it measures. */
+  generatorLagP99Ms: number;
   warmupMs: number;
   deletion?: DeletionResult;
   drainSeconds?: number | null;
@@ -278,6 +281,8 @@ async function runPhase(
     const scrapes: (Scrape | undefined)[] = [];
     const first = await scrape(mport);
     const cpu0 = processCpuSeconds(server.child.pid!);
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
     const t0 = performance.now();
     const nowS = () => (performance.now() - t0) / 1000;
     let stop = false;
@@ -365,6 +370,7 @@ async function runPhase(
     await Promise.all(inflight);
     await deletionTask;
     const cpu = processCpuSeconds(server.child.pid!) - cpu0;
+    lag.disable();
     const lastScrape = await scrape(mport);
 
     let heavyAfter: PhaseResult['heavyAfter'];
@@ -421,6 +427,7 @@ async function runPhase(
       deliveries: { sent, failed, errors: deliveryErrors, ms: mapRound(latencySummary(deliveryMs)) },
       shed: first && lastScrape ? lastScrape.shed - first.shed : NaN,
       serverCpuMsPerSession: round((cpu * 1000) / Math.max(1, ok.length), 3),
+      generatorLagP99Ms: round(lag.percentile(99) / 1e6, 1),
       warmupMs: round(warmupMs),
       deletion,
       drainSeconds: phase === 'incident' ? drainSeconds : undefined,
@@ -570,6 +577,7 @@ async function main() {
     ['deliveries ok/failed', (r) => `${r.deliveries.sent}/${r.deliveries.failed}`],
     ['delivery p99 ms', (r) => r.deliveries.ms.p99],
     ['server CPU ms/session', (r) => r.serverCpuMsPerSession],
+    ['generator lag p99 ms', (r) => r.generatorLagP99Ms],
   ];
   console.log('');
   console.log(`incident replay: ${p.users} ordinary accounts × ${p.ordinaryMessages} msgs, ${p.clients} POP3 clients (each polling every ~${p.pollEveryMs} ms), ${p.deliveries} deliveries/s; heavy account ${p.heavy} msgs → deletes all but ${p.keep} (IMAP, ${p.batch}/batch)`);
