@@ -23,6 +23,7 @@ export function imapSync(host: string, port: number, user: string, pass: string,
     let step = 0;
     let tAuth = 0;
     let authMs: number | undefined;
+    let messages: number | undefined;
     let done = false;
     const finish = (r: Omit<PollResult, 'ms'>) => {
       if (done) return;
@@ -53,8 +54,6 @@ export function imapSync(host: string, port: number, user: string, pass: string,
           const tagged = buf.toString('latin1', at + 2, end);
           if (!/^c OK/.test(tagged)) return finish({ ok: false, error: code(tagged), authMs });
           const body = buf.subarray(CRLF.length, at + 2);
-          let messages = 0;
-          for (let i = body.indexOf(CRLF); i >= 0; i = body.indexOf(CRLF, i + 2)) messages++;
           s.write('d LOGOUT\r\n');
           return finish({ ok: true, authMs, messages, uidlHash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
         }
@@ -68,7 +67,8 @@ export function imapSync(host: string, port: number, user: string, pass: string,
           tAuth = performance.now();
           s.write(`a LOGIN ${user} ${pass}\r\n`);
         } else if (line.startsWith('* ')) {
-          continue; // SELECT's untagged lines
+          const exists = / (\d+) EXISTS$/.exec(line); // SELECT's count; the FETCH answer's bytes are hashed whole
+          if (exists) messages = Number(exists[1]);
         } else if (!/^\S+ OK/.test(line)) {
           return finish({ ok: false, error: code(line), authMs });
         } else if (step === 1) {
