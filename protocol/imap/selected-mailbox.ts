@@ -3,6 +3,7 @@
 // the client — RFC 3501 7.4.1: never an EXPUNGE while answering FETCH, STORE or SEARCH — so the
 // numbers the client holds stay valid for as long as it may use them.
 import type { MailboxEvent, MailStore, MessageMeta } from '../../storage/types.ts';
+import { indexOfUid } from '../../storage/uid-order.ts';
 import { flagList } from './responses.ts';
 import { formatSet } from './sequence-set.ts';
 
@@ -93,17 +94,7 @@ export class SelectedMailbox {
   }
 
   indexOfUid(uid: number): number {
-    const a = this.messages;
-    let lo = 0;
-    let hi = a.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const u = a[mid]!.uid;
-      if (u === uid) return mid;
-      if (u < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexOfUid(this.list, uid);
   }
 
   /** Applies changes this session made itself (STORE, \Seen by FETCH) so their events are not echoed. */

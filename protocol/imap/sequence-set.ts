@@ -1,6 +1,7 @@
 // Sequence sets (RFC 3501 9: "1:4,7,9:*"), resolved against a mailbox view in O(k log n) for k
 // ranges — never a scan per message.
 import type { MessageMeta } from '../../storage/types.ts';
+import { lowerBoundByUid } from '../../storage/uid-order.ts';
 import { ParseError } from './parser/tokens.ts';
 
 /** Inclusive ranges; `Infinity` stands for "*". */
@@ -55,17 +56,6 @@ function range(from: number, to: number): number[] {
   return out;
 }
 
-function lowerBound(messages: readonly MessageMeta[], uid: number): number {
-  let lo = 0;
-  let hi = messages.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (messages[mid]!.uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Indexes of the messages whose UIDs the set names; "*" is the highest UID in the view. */
 export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): number[] {
   if (messages.length === 0) return [];
@@ -74,14 +64,14 @@ export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): numbe
     let a = set[0]![0] === Infinity ? max : set[0]![0];
     let b = set[0]![1] === Infinity ? max : set[0]![1];
     if (a > b) [a, b] = [b, a];
-    return range(lowerBound(messages, a), lowerBound(messages, b + 1));
+    return range(lowerBoundByUid(messages, a), lowerBoundByUid(messages, b + 1));
   }
   const picked = new Set<number>();
   for (const [a0, b0] of set) {
     let a = a0 === Infinity ? max : a0;
     let b = b0 === Infinity ? max : b0;
     if (a > b) [a, b] = [b, a];
-    for (let i = lowerBound(messages, a); i < messages.length && messages[i]!.uid <= b; i++) picked.add(i);
+    for (let i = lowerBoundByUid(messages, a); i < messages.length && messages[i]!.uid <= b; i++) picked.add(i);
   }
   return [...picked].sort((x, y) => x - y);
 }
@@ -96,7 +86,7 @@ export function absentUids(set: SequenceSet, messages: readonly MessageMeta[], u
     const a = Math.max(1, a0 === Infinity ? uidNext - 1 : a0);
     const b = Math.min(uidNext - 1, b0);
     let next = a;
-    for (let i = lowerBound(messages, a); i < messages.length && messages[i]!.uid <= b; i++) {
+    for (let i = lowerBoundByUid(messages, a); i < messages.length && messages[i]!.uid <= b; i++) {
       if (messages[i]!.uid > next) out.push([next, messages[i]!.uid - 1]);
       next = messages[i]!.uid + 1;
     }

@@ -5,6 +5,7 @@
 // Snapshots are copy-on-write: handing one out marks the array shared, and the next change copies it,
 // so a snapshot is O(1) and never changes under the session that holds it (invariant 2).
 import type { MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
+import { indexOfUid, lowerBoundByUid } from '../uid-order.ts';
 import type { MailboxRecord } from './records.ts';
 
 const SEEN = '\\Seen';
@@ -67,17 +68,7 @@ export class MailboxIndex {
 
   /** Index of the message with this UID, or -1. O(log n). */
   indexOf(uid: number): number {
-    const a = this.messages;
-    let lo = 0;
-    let hi = a.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const u = a[mid]!.uid;
-      if (u === uid) return mid;
-      if (u < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexOfUid(this.messages, uid);
   }
 
   get(uid: number): MessageMeta | undefined {
@@ -140,7 +131,7 @@ export class MailboxIndex {
     // deletion ran back to back on the event loop).
     const gone = isAscending(uids) ? uids : [...uids].sort((a, b) => a - b);
     const src = this.messages;
-    const start = this.lowerBound(gone[0]!);
+    const start = lowerBoundByUid(src, gone[0]!);
     const dst = this.shared ? src.slice(0, start) : src;
     let w = start;
     let g = 0;
@@ -157,19 +148,6 @@ export class MailboxIndex {
     dst.length = w;
     this.messages = dst;
     this.shared = false;
-  }
-
-  /** Index of the first message whose UID is at least `uid`. */
-  private lowerBound(uid: number): number {
-    const a = this.messages;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid]!.uid < uid) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   commitRecord(record: MailboxRecord): void {
