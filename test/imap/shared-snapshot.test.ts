@@ -55,4 +55,22 @@ describe('shared snapshots', () => {
     expect(fetched(await cmd(a, 'f6', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:2:\\Flagged', '2:3:', '3:4:']);
     for (const s of [a, b, c]) s.close();
   });
+
+  it('tells another session about an expunge done in several slices, numbered as the client counts', async () => {
+    h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
+    await h.store.importMessages('alice', 'INBOX', Array.from({ length: 600 }, (_, i) => ({ raw: Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`) })));
+    const a = await session(h.port);
+    const b = await session(h.port);
+    // every even UID goes: 300 messages, more than one slice of the store's mass deletion
+    const evens = Array.from({ length: 300 }, (_, i) => 2 * (i + 1));
+    await cmd(a, 'e', `UID STORE ${evens.join(',')} +FLAGS.SILENT (\\Deleted)`);
+    expect((await cmd(a, 'x', 'EXPUNGE')).filter((l) => l.endsWith(' EXPUNGE')).length).toBe(300);
+    const told = (await cmd(b, 'n', 'NOOP')).filter((l) => l.endsWith(' EXPUNGE'));
+    // removing message 2, then 3 (once 4), then 4 (once 6)…: the k-th line names k + 1
+    expect(told).toEqual(Array.from({ length: 300 }, (_, k) => `* ${k + 2} EXPUNGE`));
+    const uids = (await cmd(b, 'f', 'UID FETCH 1:* (UID)')).filter((l) => l.startsWith('* ')).map((l) => Number(/UID (\d+)/.exec(l)![1]));
+    expect(uids).toEqual(Array.from({ length: 300 }, (_, i) => 2 * i + 1));
+    a.close();
+    b.close();
+  });
 });
