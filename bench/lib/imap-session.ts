@@ -11,9 +11,12 @@ const FETCH_DONE = Buffer.from('\r\nc ');
 /**
  * The UID list is checked as the bytes of the whole FETCH answer ("* n FETCH (UID u FLAGS (…))"
  * lines): nothing in a bench changes flags, so equal bytes mean an equal list, and hashing bytes as
- * they arrive costs the generator far less than parsing 5,000 lines per session.
+ * they arrive costs the generator far less than parsing 5,000 lines per session. With `keepUids`
+ * the UIDs themselves come back too, for a bench that checks which messages are left.
  */
-export function imapSync(host: string, port: number, user: string, pass: string, timeoutMs = 30_000): Promise<PollResult> {
+export function imapSync(
+  host: string, port: number, user: string, pass: string, timeoutMs = 30_000, keepUids = false,
+): Promise<PollResult & { uids?: number[] }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const s = net.connect(port, host);
@@ -25,7 +28,7 @@ export function imapSync(host: string, port: number, user: string, pass: string,
     let authMs: number | undefined;
     let messages: number | undefined;
     let done = false;
-    const finish = (r: Omit<PollResult, 'ms'>) => {
+    const finish = (r: Omit<PollResult, 'ms'> & { uids?: number[] }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -55,7 +58,8 @@ export function imapSync(host: string, port: number, user: string, pass: string,
           if (!/^c OK/.test(tagged)) return finish({ ok: false, error: code(tagged), authMs });
           const body = buf.subarray(CRLF.length, at + 2);
           s.write('d LOGOUT\r\n');
-          return finish({ ok: true, authMs, messages, uidlHash: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+          const uids = keepUids ? [...body.toString('latin1').matchAll(/^\* \d+ FETCH \(UID (\d+)/gm)].map((m) => Number(m[1])) : undefined;
+          return finish({ ok: true, authMs, messages, uidlHash: createHash('sha256').update(body).digest('hex').slice(0, 16), uids });
         }
         const i = buf.indexOf(CRLF);
         if (i < 0) return;
