@@ -380,7 +380,7 @@ export class LevelStore implements MailStore {
     const changed = box.all().filter((m) => m.modseq > modseq);
     const vanished: number[] = [];
     await this.read(async () => {
-      for await (const [, v] of this.db.iterator(expungeLogRange(box.record.id, modseq))) vanished.push(...decodeJson<number[]>(v));
+      for await (const [, v] of this.db.iterator(expungeLogRange(box.record.id, modseq))) for (const uid of decodeJson<number[]>(v)) vanished.push(uid);
     });
     return { changed, vanished: vanished.sort((a, b) => a - b), complete: modseq >= (box.record.expungeHorizon ?? 0) };
   }
@@ -507,8 +507,8 @@ export class LevelStore implements MailStore {
     await inSlices(uids, (slice) => this.commits.run((tx) => {
       const r = this.storeFlagsIn(tx, user, box, slice, mode, flags, opts);
       tx.onCommit(() => {
-        updated.push(...r.updated);
-        modified.push(...r.modified);
+        for (const m of r.updated) updated.push(m);
+        for (const uid of r.modified) modified.push(uid);
       });
     }));
     return { updated, modified };
@@ -596,7 +596,7 @@ export class LevelStore implements MailStore {
     const box = await this.box(user, mailbox);
     const gone: number[] = [];
     await inSlices(uids, async (slice) => {
-      gone.push(...(await this.commits.run((tx) => this.unlink(tx, user, box, slice, true).map((m) => m.uid))));
+      for (const m of await this.commits.run((tx) => this.unlink(tx, user, box, slice, true))) gone.push(m.uid);
     });
     return gone;
   }
