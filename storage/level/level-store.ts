@@ -60,8 +60,12 @@ function applyFlags(current: readonly string[], mode: FlagMode, flags: readonly 
 const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((f) => b.includes(f));
 
-/** Messages per atomic write when a client changes or expunges many at once. */
-const SLICE = 200;
+/**
+ * Messages per atomic write when a client changes or expunges many at once. Each slice holds the
+ * event loop for its whole length (about 1–2 ms at 100 on the bench machine); at 200 the slices of
+ * a 100k-message deletion showed in other accounts' p99 (bench/incident-replay.ts).
+ */
+const SLICE = 100;
 /**
  * Rest after a slice, as a multiple of the time it took: 9 = the account gets at most a tenth of the
  * event loop. With 3 (a quarter), a 100k-message deletion doubled the p99 of 200 other accounts'
