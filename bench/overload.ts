@@ -40,11 +40,21 @@ interface StepResult {
   generatorCores: number;
   /** Sessions not started because the generator already had MAX_INFLIGHT open (its own limit). */
   clientCapped: number;
+  /**
+   * The generator, not the server, set this step's pace: it used most of a core, its event loop ran
+   * late, or it could not start sessions. On a machine it shares with the server, such a step says
+   * as much about the generator as about the server.
+   */
+  generatorBound: boolean;
   mismatches: number;
   serverCpuMsPerSession: number;
 }
 
 const IMAP_SHARE = 0.2;
+/** A step counts as generator-bound when the generator used this much of a core… */
+const GENERATOR_BOUND_CORES = 0.9;
+/** …or its event loop ran this late (p99, ms). */
+const GENERATOR_BOUND_LAG_MS = 100;
 /** Open sessions the generator keeps at most (file descriptors are finite on both ends). */
 const MAX_INFLIGHT = 6000;
 
@@ -158,6 +168,7 @@ async function step(
     serverAuthP99Ms,
     clientLagP99Ms: round(lag.percentile(99) / 1e6),
     clientCapped: capped,
+    generatorBound: capped > 0 || (own.user + own.system) / 1e6 / wall >= GENERATOR_BOUND_CORES || lag.percentile(99) / 1e6 > GENERATOR_BOUND_LAG_MS,
     mismatches,
     serverCpuMsPerSession: round((cpu * 1000) / Math.max(1, ok.length), 3),
     serverCores: round(cpu / wall, 2),
@@ -202,7 +213,7 @@ async function main() {
         `${String(m).padStart(5)}× offered ${String(s.offeredPerSecond).padStart(7)}/s  completed ${String(s.completedPerSecond).padStart(7)}/s  ` +
           `refused ${String(s.refusedPerSecond).padStart(7)}/s  p50 ${s.latencyMs.p50} ms  p99 ${s.latencyMs.p99} ms  auth p99 ${s.authP99Ms} ms (server ≤${s.serverAuthP99Ms} ms)  ` +
           `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
-          `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}`,
+          `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}${s.generatorBound ? '  [generator-bound]' : ''}`,
       );
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -214,8 +225,12 @@ async function main() {
       authP99AtMaxVsIdle: round(last.authP99Ms / Math.max(0.001, idleAuth), 2),
       serverAuthP99AtMaxVsIdle: round(last.serverAuthP99Ms / Math.max(0.001, steps[0]!.serverAuthP99Ms), 2),
       mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
+      generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
     };
     console.log(`goodput at ${last.multiplier}× = ${verdict.goodputAtMaxVsPeak} of peak (target ≥ 0.8); auth p99 at ${last.multiplier}× = ${verdict.serverAuthP99AtMaxVsIdle}× idle in the server, ${verdict.authP99AtMaxVsIdle}× as the client saw it (target ≤ 3); mismatches ${verdict.mismatches} (must be 0)`);
+    if (verdict.generatorBoundSteps.length) {
+      console.log(`generator-bound steps: ${verdict.generatorBoundSteps.map((m) => `${m}×`).join(', ')} — the load generator, not the server, set their pace (it needs its own cores to offer more)`);
+    }
     const file = writeResult('overload', { bench: 'overload', machine, loadavgAfter: machineInfo().loadavg, params: values, capacity, steps, verdict });
     const svg = lineChart({
       title: 'tegami under overload (POP3 + IMAP sessions)',
