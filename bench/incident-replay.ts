@@ -25,12 +25,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
-import { analyzeMessage } from '../protocol/mime/index.ts';
-import { importMbox } from '../server/mbox-import.ts';
-import { userAdd } from '../server/users/index.ts';
-import { openStore } from '../storage/index.ts';
 import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.ts';
-import { cachedMbox, type BenchUser } from './lib/fixture-data.ts';
+import { benchUsers, cachedMbox, populate, type BenchUser } from './lib/fixture-data.ts';
 import { RawImap } from './lib/imap-raw.ts';
 import { pop3Poll, type PollResult } from './lib/pop3-session.ts';
 import { machineInfo, processCpuSeconds } from './lib/machine.ts';
@@ -61,37 +57,17 @@ const TEMPORARY = /SYS\/TEMP|IN-USE|UNAVAILABLE|LIMIT/;
 async function buildDataDirs(p: Params): Promise<{ calmDir: string; incidentDir: string; users: BenchUser[]; buildSeconds: number }> {
   const t0 = performance.now();
   const calmDir = mkdtempSync(join(tmpdir(), 'tegami-bench-incident-calm-'));
-  const users: BenchUser[] = Array.from({ length: p.users }, (_, i) => ({ name: `user${i}`, password: `pass${i}` }));
-  const ordinaryMbox = await cachedMbox({ messages: p.ordinaryMessages, profile: 'small' });
-  for (const u of users) await userAdd(calmDir, u.name, u.password);
-  {
-    const store = await openStore({ path: join(calmDir, 'mail'), analyzer: analyzeMessage });
-    try {
-      for (const u of users) {
-        await store.ensureUser(u.name);
-        await importMbox(store, u.name, ordinaryMbox);
-      }
-    } finally {
-      await store.close();
-    }
-  }
+  const users = benchUsers(p.users);
+  await populate(calmDir, users, await cachedMbox({ messages: p.ordinaryMessages, profile: 'small' }));
   // The incident dir is the calm dir byte for byte, plus the heavy account.
   const incidentDir = mkdtempSync(join(tmpdir(), 'tegami-bench-incident-heavy-'));
   cpSync(calmDir, incidentDir, { recursive: true });
-  await userAdd(incidentDir, HEAVY.name, HEAVY.password);
-  const heavyMbox = await cachedMbox({ messages: p.heavy, profile: 'small' });
-  const store = await openStore({ path: join(incidentDir, 'mail'), analyzer: analyzeMessage });
-  try {
-    await store.ensureUser(HEAVY.name);
-    await importMbox(store, HEAVY.name, heavyMbox);
-  } finally {
-    await store.close();
-  }
+  await populate(incidentDir, [HEAVY], await cachedMbox({ messages: p.heavy, profile: 'small' }));
   return { calmDir, incidentDir, users, buildSeconds: (performance.now() - t0) / 1000 };
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A POP3 "leave a copy" poll that keeps the UIDL lines (the bench lib's pop3Poll only hashes them)
+// A POP3 "leave a copy" poll that keeps the UIDL lines, to check each against the last
 
 type Poll = PollResult;
 

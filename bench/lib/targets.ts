@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { startServerProcess } from '../../test/helpers/server-process.ts';
 import { startDovecot } from '../peers/dovecot.ts';
-import { cachedMbox, preparePopulatedDataDir, type BenchUser } from './fixture-data.ts';
+import { benchUsers, cachedMbox, preparePopulatedDataDir, type BenchUser } from './fixture-data.ts';
 import { processCpuSeconds } from './machine.ts';
 
 export type Side = 'tegami' | 'dovecot';
@@ -52,7 +52,7 @@ async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
 
 async function startDovecotTarget(fx: Fixture): Promise<Target> {
   // The same account names and passwords as preparePopulatedDataDir, and the same generated mbox.
-  const users: BenchUser[] = Array.from({ length: fx.users }, (_, i) => ({ name: `user${i}`, password: `pass${i}` }));
+  const users = benchUsers(fx.users);
   const mbox = fx.messages > 0 ? await cachedMbox({ messages: fx.messages, profile: fx.profile ?? 'small' }) : undefined;
   const peer = await startDovecot({ users, mbox });
   return {

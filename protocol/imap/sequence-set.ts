@@ -31,48 +31,34 @@ export const isSequenceSet = (s: string): boolean => /^(\d+|\*)(:(\d+|\*))?(,(\d
 /** Indexes (0-based, ascending, unique) of the messages a set of sequence numbers names. */
 export function bySequence(set: SequenceSet, count: number): number[] {
   // "*" is the highest number in use, so "*:2" in a mailbox of one message names message 1
-  const span = ([a, b]: [number, number]): [number, number] => {
+  return union(set.map(([a, b]) => {
     const x = a === Infinity ? count : a;
     const y = b === Infinity ? count : b;
-    return [Math.max(1, Math.min(x, y)), Math.min(Math.max(x, y), count)];
-  };
-  if (set.length === 1) {
-    // one range, the common case (1:*): already ascending and unique
-    const [from, to] = span(set[0]!);
-    return from <= to ? range(from - 1, to) : [];
-  }
-  const picked = new Set<number>();
-  for (const r of set) {
-    const [from, to] = span(r);
-    for (let n = from; n <= to; n++) picked.add(n - 1);
-  }
-  return [...picked].sort((x, y) => x - y);
-}
-
-/** from, from + 1, …, to - 1 */
-function range(from: number, to: number): number[] {
-  const out = new Array<number>(Math.max(0, to - from));
-  for (let i = from; i < to; i++) out[i - from] = i;
-  return out;
+    return [Math.max(1, Math.min(x, y)) - 1, Math.min(Math.max(x, y), count)];
+  }));
 }
 
 /** Indexes of the messages whose UIDs the set names; "*" is the highest UID in the view. */
 export function byUid(set: SequenceSet, messages: readonly MessageMeta[]): number[] {
   if (messages.length === 0) return [];
   const max = messages[messages.length - 1]!.uid;
-  if (set.length === 1) {
-    let a = set[0]![0] === Infinity ? max : set[0]![0];
-    let b = set[0]![1] === Infinity ? max : set[0]![1];
-    if (a > b) [a, b] = [b, a];
-    return range(lowerBoundByUid(messages, a), lowerBoundByUid(messages, b + 1));
+  return union(set.map(([a, b]) => {
+    const x = a === Infinity ? max : a;
+    const y = b === Infinity ? max : b;
+    return [lowerBoundByUid(messages, Math.min(x, y)), lowerBoundByUid(messages, Math.max(x, y) + 1)];
+  }));
+}
+
+/** The indexes in half-open spans [from, to), ascending and unique; one span (1:*) needs no set. */
+function union(spans: readonly [number, number][]): number[] {
+  if (spans.length === 1) {
+    const [from, to] = spans[0]!;
+    const out = new Array<number>(Math.max(0, to - from));
+    for (let i = from; i < to; i++) out[i - from] = i;
+    return out;
   }
   const picked = new Set<number>();
-  for (const [a0, b0] of set) {
-    let a = a0 === Infinity ? max : a0;
-    let b = b0 === Infinity ? max : b0;
-    if (a > b) [a, b] = [b, a];
-    for (let i = lowerBoundByUid(messages, a); i < messages.length && messages[i]!.uid <= b; i++) picked.add(i);
-  }
+  for (const [from, to] of spans) for (let i = from; i < to; i++) picked.add(i);
   return [...picked].sort((x, y) => x - y);
 }
 

@@ -345,23 +345,21 @@ export class LevelStore implements MailStore {
   async readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]> {
     // One getMany for every chunk of every range: a round trip through LevelDB's thread costs about
     // as much as copying 50 KB, so per-message lookups dominated FETCH of small bodies.
-    const keys: string[] = [];
-    const chunksOf = (r: BodyRange) => (r.end > r.start ? Math.ceil(r.end / BODY_CHUNK) - Math.floor(r.start / BODY_CHUNK) : 0);
-    for (const r of ranges) {
+    const spans = ranges.map((r) => {
       if (!Number.isFinite(r.end)) throw new RangeError('readBodies reads finite ranges only');
       const first = Math.floor(r.start / BODY_CHUNK);
-      for (let c = first; c < first + chunksOf(r); c++) keys.push(bodyChunkKey(r.bodyId, c));
-    }
+      return { first, count: r.end > r.start ? Math.ceil(r.end / BODY_CHUNK) - first : 0 };
+    });
+    const keys = ranges.flatMap((r, i) => Array.from({ length: spans[i]!.count }, (_, c) => bodyChunkKey(r.bodyId, spans[i]!.first + c)));
     const values = keys.length ? await this.read(() => this.db.getMany(keys)) : [];
     let k = 0;
-    return ranges.map((r) => {
+    return ranges.map((r, i) => {
+      const { first, count } = spans[i]!;
       const out: Buffer[] = [];
-      const first = Math.floor(r.start / BODY_CHUNK);
       let last = false;
-      for (let c = first; c < first + chunksOf(r); c++) {
-        const v = values[k++];
+      for (let c = first; c < first + count; c++, k++) {
         if (last) continue;
-        const piece = bodyPiece(r.bodyId, c, first, r.start, r.end, v);
+        const piece = bodyPiece(r.bodyId, c, first, r.start, r.end, values[k]);
         if (piece.bytes.length) out.push(piece.bytes);
         last = piece.last;
       }

@@ -362,6 +362,28 @@ describe('reclaimer', () => {
   });
 });
 
+describe('mass deletion', () => {
+  it('lets another account\'s delivery through while one account expunges thousands of messages', async () => {
+    const store = await openStore({ memory: true });
+    await store.ensureUser('heavy');
+    await store.ensureUser('light');
+    await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
+    const uids = (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid);
+    let expungeDone = false;
+    const expunging = store.expunge('heavy', 'INBOX', uids).then((gone) => {
+      expungeDone = true;
+      return gone;
+    });
+    // Invariant 8: the expunge goes in slices with rests between them, so this does not wait for it.
+    await store.deliver(['light'], msg('meanwhile'));
+    expect(expungeDone).toBe(false);
+    expect((await store.snapshot('light', 'INBOX')).messages).toHaveLength(1);
+    expect((await expunging).length).toBe(1500);
+    expect((await store.snapshot('heavy', 'INBOX')).messages).toHaveLength(0);
+    await store.close();
+  });
+});
+
 describe('retention and undelete', () => {
   it('keeps expunged messages recoverable during retention and restores them with new UIDs', async () => {
     const store = await openStore({ path: tempDir(), retentionMs: 60_000 });
