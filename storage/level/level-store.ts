@@ -1,7 +1,6 @@
 // MailStore over an abstract-level database: classic-level (LevelDB) on disk, memory-level in memory.
 // Reads are served from in-memory mailbox indexes (mailbox-index.ts) loaded once per account;
 // every write goes through the commit queue (commit-queue.ts), one atomic batch per round.
-import { randomBytes } from 'node:crypto';
 import {
   MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../errors.ts';
@@ -10,6 +9,7 @@ import type {
   AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot,
   BodyRange, MailStore, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
 } from '../types.ts';
+import { BodyIdSource } from './body-ids.ts';
 import { CommitQueue, type Tx } from './commit-queue.ts';
 import {
   BODY_CHUNK, COUNTERS_KEY, bodyChunkKey, expungeLogKey, expungeLogRange, mailboxKey,
@@ -91,6 +91,7 @@ async function inSlices(uids: readonly number[], fn: (slice: number[]) => Promis
 
 export class LevelStore implements MailStore {
   private readonly commits: CommitQueue;
+  private readonly bodyIds = new BodyIdSource();
   private readonly accounts = new Map<string, Account>();
   private readonly loading = new Map<string, Promise<Account>>();
   private counters: Counters = { nextMailboxId: 1, lastUidValidity: 0 };
@@ -458,14 +459,11 @@ export class LevelStore implements MailStore {
     return this.opts.analyzer ? this.opts.analyzer(raw) : undefined;
   }
 
-  private newBodyId(): string {
-    return randomBytes(9).toString('base64url');
-  }
 
   async append(user: string, mailbox: string, raw: RawMessage, opts: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
     const box = await this.box(user, mailbox);
     const summary = this.analyze(raw);
-    const bodyId = this.newBodyId();
+    const bodyId = this.bodyIds.next();
     return this.commits.run((tx) => {
       this.writeBody(tx, bodyId, raw, summary);
       const meta = this.addMessage(tx, user, box, bodyId, raw.length, opts);
@@ -477,7 +475,7 @@ export class LevelStore implements MailStore {
   async deliver(users: readonly string[], raw: RawMessage, opts: { internalDate?: number } = {}): Promise<void> {
     const boxes = await Promise.all(users.map(async (u) => ({ user: u, box: await this.box(u, INBOX) })));
     const summary = this.analyze(raw);
-    const bodyId = this.newBodyId();
+    const bodyId = this.bodyIds.next();
     const internalDate = opts.internalDate ?? Date.now();
     await this.commits.run((tx) => {
       this.writeBody(tx, bodyId, raw, summary);
@@ -489,7 +487,7 @@ export class LevelStore implements MailStore {
 
   async importMessages(user: string, mailbox: string, messages: readonly { raw: RawMessage; opts?: AppendOptions }[]): Promise<void> {
     const box = await this.box(user, mailbox);
-    const prepared = messages.map((m) => ({ ...m, summary: this.analyze(m.raw), bodyId: this.newBodyId() }));
+    const prepared = messages.map((m) => ({ ...m, summary: this.analyze(m.raw), bodyId: this.bodyIds.next() }));
     await this.commits.run((tx) => {
       const metas = prepared.map((m) => {
         this.writeBody(tx, m.bodyId, m.raw, m.summary);
