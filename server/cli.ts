@@ -39,7 +39,8 @@ function since(v: string): number {
 
 function fail(err: unknown): never {
   const e = err as { code?: string; message?: string };
-  const busy = e?.code === 'LEVEL_DATABASE_NOT_OPEN' || /lock/i.test(String((err as Error)?.cause ?? e?.message ?? ''));
+  // LevelDB's LOCK file held by a running server; not any error whose text mentions a lock.
+  const busy = e?.code === 'LEVEL_DATABASE_NOT_OPEN' && /\bLOCK\b/.test(String((err as Error)?.cause ?? ''));
   process.stderr.write(`tegami: ${busy ? 'the data directory is in use (stop the server first)' : e?.message ?? String(err)}\n`);
   process.exit(1);
 }

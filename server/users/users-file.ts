@@ -3,7 +3,7 @@
 //   { "version": 1, "users": { "alice": { "password": "scrypt$…", "updated": "2026-…" } } }
 // Writers take DIR/users.json.lock (O_EXCL), re-read, change, write a temp file and rename it, so
 // two CLI invocations at once both land and a reader never sees half a file.
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface UserRecord {
@@ -62,6 +62,8 @@ async function acquireLock(lock: string): Promise<void> {
 export async function updateUsersFile(dataDir: string, change: (data: UsersFileData) => void): Promise<void> {
   const file = usersFilePath(dataDir);
   const lock = `${file}.lock`;
+  // `tegami user add` is often the first command on a new data directory, before any server ran.
+  mkdirSync(dataDir, { recursive: true });
   await acquireLock(lock);
   try {
     const data = readUsersFile(dataDir);

@@ -46,6 +46,12 @@ describe('tegami user', () => {
       await server.stop();
     }
   });
+
+  it('creates the data directory when the first account is added before any server ran', () => {
+    const data = join(mkdtempSync(join(tmpdir(), 'tegami-cli-')), 'new', 'data');
+    expect(tegami(['user', 'add', 'dave', '--password-stdin', '--data', data], 'pw\n')).toMatch(/user dave added/);
+    expect(tegami(['user', 'list', '--data', data]).trim()).toBe('dave');
+  });
 });
 
 describe('tegami import', () => {
