@@ -1,5 +1,6 @@
 // Errors a store raises. Protocol code maps them to its own codes; nothing else should be thrown
 // across the storage interface.
+import type { CopyResult } from './types.ts';
 
 /** The store cannot answer right now (I/O failure, injected fault, overload): a temporary error. */
 export class StoreUnavailableError extends Error {
@@ -29,6 +30,17 @@ export class UnknownUserError extends Error {
   override name = 'UnknownUserError';
   constructor(readonly user: string) {
     super(`no such user: ${user}`);
+  }
+}
+
+/**
+ * A move that failed part of the way: the messages in `done` were moved, the others are where they
+ * were (each message is moved or untouched, RFC 6851 3.3). `cause` is why it stopped.
+ */
+export class PartialMoveError extends Error {
+  override name = 'PartialMoveError';
+  constructor(override readonly cause: unknown, readonly done: CopyResult) {
+    super(`moved ${done.mapping.length} messages, then: ${(cause as Error)?.message ?? String(cause)}`);
   }
 }
 

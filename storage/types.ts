@@ -149,7 +149,10 @@ export interface MailStore {
   /** Removes messages from the live index durably; returns the UIDs that were expunged. */
   expunge(user: string, mailbox: string, uids: readonly number[]): Promise<number[]>;
   copy(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult>;
-  /** Copy + expunge in one atomic write. */
+  /**
+   * Copy + expunge; each message is moved or untouched. A large set goes in several atomic writes, and
+   * a failure part of the way throws PartialMoveError, which says which messages did move.
+   */
   move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult>;
   changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince>;
 

@@ -2,7 +2,7 @@
 // Reads are served from in-memory mailbox indexes (mailbox-index.ts) loaded once per account;
 // every write goes through the commit queue (commit-queue.ts), one atomic batch per round.
 import {
-  MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+  MailboxExistsError, MailboxNotFoundError, MessageGoneError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../errors.ts';
 import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
 import type {
@@ -622,12 +622,30 @@ export class LevelStore implements MailStore {
     });
   }
 
+  /** One atomic write: a COPY that fails must leave the destination as it was (RFC 3501 6.4.7). */
   copy(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
     return this.transfer(user, from, uids, to, false);
   }
 
-  move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
-    return this.transfer(user, from, uids, to, true);
+  /**
+   * In slices, like an expunge: a mail client deletes a whole folder by moving it to Trash, and one
+   * write for 100k messages held every account's writes behind it. RFC 6851 3.3 asks that each
+   * message be moved or untouched, not that the set move at once; a failure part of the way is a
+   * PartialMoveError that says which messages did move.
+   */
+  async move(user: string, from: string, uids: readonly number[], to: string): Promise<CopyResult> {
+    await this.box(user, from);
+    const dst = await this.box(user, to);
+    const mapping: (readonly [number, number])[] = [];
+    try {
+      await inSlices(uids, async (slice) => {
+        for (const pair of (await this.transfer(user, from, slice, to, true)).mapping) mapping.push(pair);
+      });
+    } catch (err) {
+      if (mapping.length) throw new PartialMoveError(err, { uidValidity: dst.record.uidValidity, mapping });
+      throw err;
+    }
+    return { uidValidity: dst.record.uidValidity, mapping };
   }
 
   /**

@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { handleImapConnection } from '../../protocol/imap/index.ts';
 import { analyzeMessage } from '../../protocol/mime/index.ts';
 import { OverloadedError, type Governor } from '../../protocol/session-context.ts';
+import { PartialMoveError, StoreUnavailableError } from '../../storage/index.ts';
+import type { MailStore } from '../../storage/types.ts';
 import { LineClient } from '../helpers/line-client.ts';
 import { admitAll, startHarness, switchableStore, type Harness } from '../helpers/protocol-harness.ts';
 
@@ -43,6 +45,32 @@ describe('IMAP under failure', () => {
     sw.failing.clear();
     const again = await cmd(c, 's4', 'SELECT INBOX');
     expect(again.find((l) => l.includes('UIDVALIDITY'))).toBe(validity);
+    c.close();
+  });
+
+  it('tells the client which messages a MOVE moved before the store failed: COPYUID, their EXPUNGEs, then NO', async () => {
+    // A store whose move gets through the first two messages and then fails (as a sliced mass move can).
+    const partialMove = (inner: MailStore): MailStore => new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop !== 'move') return Reflect.get(target, prop, receiver);
+        return async (user: string, from: string, uids: readonly number[], to: string) => {
+          const done = await target.move(user, from, uids.slice(0, 2), to);
+          throw new PartialMoveError(new StoreUnavailableError('disk full'), done);
+        };
+      },
+    });
+    h = await startHarness(handleImapConnection, { wrapStore: partialMove, analyzer: analyzeMessage });
+    for (const n of [1, 2, 3, 4]) await h.store.deliver(['alice'], Buffer.from(`Subject: m${n}\r\n\r\nx\r\n`));
+    const c = await login(h.port);
+    await cmd(c, 's', 'SELECT INBOX');
+    const trashValidity = (await h.store.snapshot('alice', 'Trash')).mailbox.uidValidity;
+    expect(await cmd(c, 'm', 'UID MOVE 1:4 Trash')).toEqual([
+      `* OK [COPYUID ${trashValidity} 1:2 1:2]`,
+      '* 1 EXPUNGE',
+      '* 1 EXPUNGE',
+      'm NO [UNAVAILABLE] mailbox temporarily unavailable, try again later',
+    ]);
+    expect((await cmd(c, 'f', 'UID FETCH 1:* (UID)')).slice(0, 2)).toEqual(['* 1 FETCH (UID 3)', '* 2 FETCH (UID 4)']);
     c.close();
   });
 

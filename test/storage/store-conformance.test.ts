@@ -384,6 +384,34 @@ describe('mass deletion', () => {
   });
 });
 
+describe('mass move', () => {
+  it('moves thousands of messages to Trash in slices that let another account\'s delivery through', async () => {
+    const store = await openStore({ memory: true });
+    await store.ensureUser('heavy');
+    await store.ensureUser('light');
+    await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
+    const uids = (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid);
+    let moveDone = false;
+    const moving = store.move('heavy', 'INBOX', uids, 'Trash').then((r) => {
+      moveDone = true;
+      return r;
+    });
+    // Once the first slice is in Trash, another account's delivery gets through before the rest.
+    for (let i = 0; i < 5000 && (await store.snapshot('heavy', 'Trash')).messages.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await store.deliver(['light'], msg('meanwhile'));
+    expect(moveDone).toBe(false);
+    const r = await moving;
+    expect(r.mapping.map(([from]) => from)).toEqual(uids);
+    const trash = await store.snapshot('heavy', 'Trash');
+    expect(trash.mailbox.uidValidity).toBe(r.uidValidity);
+    expect(trash.messages.map((m) => m.uid)).toEqual(r.mapping.map(([, to]) => to));
+    expect((await store.snapshot('heavy', 'INBOX')).messages).toHaveLength(0);
+    await store.close();
+  });
+});
+
 describe('retention and undelete', () => {
   it('keeps expunged messages recoverable during retention and restores them with new UIDs', async () => {
     const store = await openStore({ path: tempDir(), retentionMs: 60_000 });

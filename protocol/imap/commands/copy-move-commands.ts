@@ -1,5 +1,5 @@
 // COPY, MOVE and their UID forms, with UIDPLUS COPYUID (RFC 4315) and MOVE (RFC 6851).
-import { MailboxNotFoundError } from '../../../storage/errors.ts';
+import { MailboxNotFoundError, PartialMoveError } from '../../../storage/errors.ts';
 import type { CopyResult } from '../../../storage/types.ts';
 import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { atom, expectEnd, type ParsedCommand } from '../parser/tokens.ts';
@@ -24,12 +24,22 @@ async function transfer(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean, m
     r = await s.ctx.store[move ? 'move' : 'copy'](s.user!, view.name, uids, target);
   } catch (err) {
     if (err instanceof MailboxNotFoundError) throw new ImapError('NO', 'TRYCREATE', 'no such mailbox');
+    // Part of a large move went through: the client learns where those messages are now, then why
+    // the rest stayed.
+    if (err instanceof PartialMoveError) {
+      announceMoved(s, err.done);
+      throw err.cause;
+    }
     throw err;
   }
   if (!move) return `${copyUid(r)}${verb} completed`;
-  // RFC 6851: COPYUID goes in an untagged OK before the EXPUNGEs the move causes.
-  if (r.mapping.length) s.send(`* OK ${copyUid(r).trim()}`);
+  announceMoved(s, r);
   return `${verb} completed`;
+}
+
+/** RFC 6851: COPYUID goes in an untagged OK before the EXPUNGEs the move causes. */
+function announceMoved(s: ImapSession, r: CopyResult): void {
+  if (r.mapping.length) s.send(`* OK ${copyUid(r).trim()}`);
 }
 
 export const COPY: CommandSpec = { states: SELECTED, run: (s, cmd) => transfer(s, cmd, false, false) };
