@@ -3,6 +3,7 @@
 // rewrote old mail again and again (in the background, on the cores that serve clients) and a read
 // looked into several levels. Ids in write order put new bodies after the old ones; compaction then
 // moves files of old mail down without rewriting them, and a read finds its chunk in one file.
+// (References to a body are keyed by its random tail first, see keys.ts: those are deleted in bulk.)
 import { randomBytes } from 'node:crypto';
 import { hex } from './keys.ts';
 

@@ -7,7 +7,7 @@
 import type { BatchOp } from './commit-queue.ts';
 import {
   BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, reclaimOwnerOf, reclaimRange,
-  reclaimSeqOf, REF_RANGE, refKey, refRange, summaryKey,
+  reclaimSeqOf, refKey, refRange, summaryKey,
 } from './keys.ts';
 import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
 
@@ -19,9 +19,8 @@ export interface RangeOptions {
   reverse?: boolean;
 }
 
-/** abstract-level's key iterator: iterable, and able to jump forward without being reopened. */
+/** abstract-level's key iterator. */
 export interface KeyIterator extends AsyncIterable<string> {
-  seek(target: string): void;
   next(): Promise<string | undefined>;
   close(): Promise<void>;
 }
@@ -272,25 +271,23 @@ export class Reclaimer {
   }
 
   /**
-   * The bodies among these that some live message still uses. One iterator over the reference range
-   * seeks from body to body in key order: opening and closing an iterator per body cost more than
-   * the lookups themselves.
+   * The bodies among these that some live message still uses: one ranged lookup per body, side by
+   * side. Not one iterator moved along with seek(): classic-level seeks on the calling thread, and a
+   * seek steps over every deletion tombstone in its way — after a mass expunge thousands in a row,
+   * as body ids sort in write order — which held the event loop for seconds and made the governor
+   * shed sessions (bench/incident-replay.ts). A ranged iterator seeks on LevelDB's worker thread.
    */
   private async referenced(bodyIds: readonly string[]): Promise<Set<string>> {
-    const used = new Set<string>();
-    if (bodyIds.length === 0) return used;
-    const it = this.db.keys(REF_RANGE);
-    try {
-      for (const b of [...new Set(bodyIds)].sort()) {
-        const range = refRange(b);
-        it.seek(range.gt);
-        const k = await it.next();
-        if (k !== undefined && k > range.gt && k < range.lt) used.add(b);
+    const unique = [...new Set(bodyIds)];
+    const used = await Promise.all(unique.map(async (b) => {
+      const it = this.db.keys({ ...refRange(b), limit: 1 });
+      try {
+        return (await it.next()) !== undefined;
+      } finally {
+        await it.close();
       }
-    } finally {
-      await it.close();
-    }
-    return used;
+    }));
+    return new Set(unique.filter((_, i) => used[i]));
   }
 
   private noteChurn(range: { gt: string; lt: string }, count: number): void {
