@@ -102,6 +102,8 @@ interface Scrape {
   backlog: number;
   reclaimed: number;
   shed: number;
+  /** Shed counts by the governor's reason (event-loop, storage, queue, forced). */
+  shedBy: Record<string, number>;
 }
 
 async function scrape(port: number): Promise<Scrape | undefined> {
@@ -113,8 +115,13 @@ async function scrape(port: number): Promise<Scrape | undefined> {
       return m ? Number(m[1]) : NaN;
     };
     let shed = 0;
-    for (const m of text.matchAll(/^tegami_shed_total\{[^}]*\} (\S+)$/gm)) shed += Number(m[1]);
-    return { backlog: one('tegami_reclaim_backlog_bodies'), reclaimed: one('tegami_reclaimed_bodies'), shed };
+    const shedBy: Record<string, number> = {};
+    for (const m of text.matchAll(/^tegami_shed_total\{([^}]*)\} (\S+)$/gm)) {
+      const reason = /reason="([^"]*)"/.exec(m[1]!)?.[1] ?? '?';
+      shed += Number(m[2]);
+      shedBy[reason] = (shedBy[reason] ?? 0) + Number(m[2]);
+    }
+    return { backlog: one('tegami_reclaim_backlog_bodies'), reclaimed: one('tegami_reclaimed_bodies'), shed, shedBy };
   } catch {
     return undefined;
   }
@@ -205,6 +212,7 @@ interface PhaseResult {
   failures: Record<string, number>;
   deliveries: { sent: number; failed: number; errors: Record<string, number>; ms: ReturnType<typeof latencySummary> };
   shed: number;
+  shedBy: Record<string, number>;
   serverCpuMsPerSession: number;
   /** How late the generator's own event loop ran (p99, ms): its lag is part of every latency it measures. */
   generatorLagP99Ms: number;
@@ -402,6 +410,9 @@ async function runPhase(
       failures,
       deliveries: { sent, failed, errors: deliveryErrors, ms: mapRound(latencySummary(deliveryMs)) },
       shed: first && lastScrape ? lastScrape.shed - first.shed : NaN,
+      shedBy: first && lastScrape
+        ? Object.fromEntries(Object.entries(lastScrape.shedBy).map(([k, v]): [string, number] => [k, v - (first.shedBy[k] ?? 0)]).filter(([, v]) => v > 0))
+        : {},
       serverCpuMsPerSession: round((cpu * 1000) / Math.max(1, ok.length), 3),
       generatorLagP99Ms: round(lag.percentile(99) / 1e6, 1),
       warmupMs: round(warmupMs),
@@ -550,6 +561,7 @@ async function main() {
     ['refusals', (r) => Object.values(r.refusals).reduce((a, b) => a + b, 0)],
     ['other failures', (r) => Object.values(r.failures).reduce((a, b) => a + b, 0)],
     ['shed (metrics)', (r) => r.shed],
+    ['  shed because', (r) => Object.entries(r.shedBy).map(([k, v]) => `${k} ${v}`).join(', ') || '—'],
     ['deliveries ok/failed', (r) => `${r.deliveries.sent}/${r.deliveries.failed}`],
     ['delivery p99 ms', (r) => r.deliveries.ms.p99],
     ['server CPU ms/session', (r) => r.serverCpuMsPerSession],
