@@ -362,13 +362,18 @@ describe('reclaimer', () => {
   });
 });
 
-describe('mass deletion', () => {
+/** A memory store with an empty account 'light' and an account 'heavy' of 1,500 messages, and their UIDs. */
+async function heavyAndLight() {
+  const store = await openStore({ memory: true });
+  await store.ensureUser('heavy');
+  await store.ensureUser('light');
+  await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
+  return { store, uids: (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid) };
+}
+
+describe('mass changes', () => {
   it('lets another account\'s delivery through while one account expunges thousands of messages', async () => {
-    const store = await openStore({ memory: true });
-    await store.ensureUser('heavy');
-    await store.ensureUser('light');
-    await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
-    const uids = (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid);
+    const { store, uids } = await heavyAndLight();
     let expungeDone = false;
     const expunging = store.expunge('heavy', 'INBOX', uids).then((gone) => {
       expungeDone = true;
@@ -382,15 +387,9 @@ describe('mass deletion', () => {
     expect((await store.snapshot('heavy', 'INBOX')).messages).toHaveLength(0);
     await store.close();
   });
-});
 
-describe('mass move', () => {
   it('moves thousands of messages to Trash in slices that let another account\'s delivery through', async () => {
-    const store = await openStore({ memory: true });
-    await store.ensureUser('heavy');
-    await store.ensureUser('light');
-    await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
-    const uids = (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid);
+    const { store, uids } = await heavyAndLight();
     let moveDone = false;
     const moving = store.move('heavy', 'INBOX', uids, 'Trash').then((r) => {
       moveDone = true;
