@@ -11,8 +11,9 @@
 //   b!<body id>!<chunk>             message bytes in fixed-size chunks
 //   s!<body id>                     analyzer summary (ENVELOPE/BODYSTRUCTURE source)
 //   r!<body id>!<mailbox id>!<uid>  one marker per live message that uses the body (an ordered id
-//                                   random tail first: see refId)
+//                                   random tail first: scatteredBodyId)
 //   q!<user>!<seq>                  durable reclaim queue, one per account (visited round-robin)
+import { scatteredBodyId } from './body-ids.ts';
 
 export const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
@@ -42,16 +43,11 @@ export const BODY_CHUNK = 256 * 1024;
 export const bodyChunkKey = (bodyId: string, chunk: number): string => `b!${bodyId}!${hex(chunk, 4)}`;
 export const summaryKey = (bodyId: string): string => `s!${bodyId}`;
 
-/** Body ids of body-ids.ts: 14 hex digits of time, then 8 random characters. Older stores hold random ids. */
-const ORDERED_BODY_ID = /^[0-9a-f]{14}[A-Za-z0-9_-]{8}$/;
-// References to an ordered body id are keyed random tail first, so they scatter over the reference
-// range as random ids did. Keyed in write order, a mass expunge left thousands of reference
-// tombstones in a row, and every one of the reclaimer's "is this body still used?" lookups stepped
-// over them: a 100k-message deletion tripled other accounts' p99 (bench/incident-replay.ts).
-const refId = (bodyId: string): string => (ORDERED_BODY_ID.test(bodyId) ? bodyId.slice(14) + bodyId.slice(0, 14) : bodyId);
-
-export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${refId(bodyId)}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
-export const refRange = (bodyId: string) => ({ gt: `r!${refId(bodyId)}!`, lt: `r!${refId(bodyId)}${AFTER_SEPARATOR}` });
+export const refKey = (bodyId: string, mailboxId: number, uid: number): string => `r!${scatteredBodyId(bodyId)}!${hex(mailboxId, 8)}!${hex(uid, 8)}`;
+export const refRange = (bodyId: string): { gt: string; lt: string } => {
+  const id = scatteredBodyId(bodyId);
+  return { gt: `r!${id}!`, lt: `r!${id}${AFTER_SEPARATOR}` };
+};
 
 export const reclaimKey = (user: string, seq: number): string => `q!${user}!${hex(seq, 12)}`;
 export const RECLAIM_RANGE = { gt: 'q!', lt: 'q~' };

@@ -459,7 +459,6 @@ export class LevelStore implements MailStore {
     return this.opts.analyzer ? this.opts.analyzer(raw) : undefined;
   }
 
-
   async append(user: string, mailbox: string, raw: RawMessage, opts: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
     const box = await this.box(user, mailbox);
     const summary = this.analyze(raw);

@@ -273,8 +273,8 @@ export class Reclaimer {
   /**
    * The bodies among these that some live message still uses: one ranged lookup per body, side by
    * side. Not one iterator moved along with seek(): classic-level seeks on the calling thread, and a
-   * seek steps over every deletion tombstone in its way — after a mass expunge thousands in a row,
-   * as body ids sort in write order — which held the event loop for seconds and made the governor
+   * seek steps over every deletion tombstone in its way; when references were keyed in write order a
+   * mass expunge left thousands in a row, which held the event loop for seconds and made the governor
    * shed sessions (bench/incident-replay.ts). A ranged iterator seeks on LevelDB's worker thread.
    */
   private async referenced(bodyIds: readonly string[]): Promise<Set<string>> {
