@@ -94,6 +94,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
     retentionMs: opts.retentionMs,
+    onBackgroundError: (err) => log.error({ err }, 'reclaim step failed; retrying after a pause'),
   });
   const chaos = new ChaosStore(inner, governor, opts.chaos ?? {}, metrics);
   const store: MailStore = chaos;

@@ -3,12 +3,11 @@ import { Level } from 'level';
 import { MemoryLevel } from 'memory-level';
 import { classicDb } from './level/classic-db.ts';
 import { LevelStore, type KvDb } from './level/level-store.ts';
-import type { MessageAnalyzer } from './types.ts';
+import type { MessageAnalyzer, Store } from './types.ts';
 
 export type * from './types.ts';
 export * from './errors.ts';
 export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
-export type { LevelStore } from './level/level-store.ts';
 
 export interface OpenStoreOptions {
   /** Directory of the LevelDB database. Required unless `memory` is true. */
@@ -22,11 +21,13 @@ export interface OpenStoreOptions {
   retentionMs?: number;
   /** Expunge records kept per mailbox for QRESYNC (the change-log horizon). Default 10,000. */
   expungeLogKeep?: number;
+  /** Told when a background step (the reclaimer) fails; it retries after a pause. Default: stderr. */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 
-export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   let db: KvDb;
   if (opts.memory) db = new MemoryLevel<string, Uint8Array>(ENCODINGS) as unknown as KvDb;
   else if (opts.path) db = classicDb(new Level<string, Uint8Array>(opts.path, { ...ENCODINGS, compression: false }));
@@ -38,5 +39,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<LevelStore> {
     reclaimStepKeys: opts.reclaimStepKeys,
     retentionMs: opts.retentionMs,
     expungeLogKeep: opts.expungeLogKeep,
+    onBackgroundError: opts.onBackgroundError ?? ((err) => console.error('tegami: background reclaim step failed, retrying:', err)),
   });
 }

@@ -162,3 +162,22 @@ export interface MailStore {
   stats(): StoreStats;
   close(): Promise<void>;
 }
+
+/**
+ * What operators and the CLI need beyond the protocols: every account, putting back expunged mail,
+ * and waiting for the deletion backlog (`stats().reclaimBacklog` says how big it is).
+ */
+export interface MailStoreAdmin {
+  /** Every account in the store, sorted. */
+  listUsers(): Promise<string[]>;
+  /**
+   * Puts back messages expunged at or after `since` (ms) that retention still keeps, with new UIDs
+   * (a client saw the old ones go). A message whose mailbox is gone returns to INBOX. Returns how many.
+   */
+  undelete(user: string, since?: number): Promise<number>;
+  /** Resolves when every queued deletion has been physically reclaimed. */
+  reclaimDrained(): Promise<void>;
+}
+
+/** What openStore hands out: the protocols' interface and the operators' one, never a backend class. */
+export type Store = MailStore & MailStoreAdmin;

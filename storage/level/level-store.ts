@@ -7,7 +7,7 @@ import {
 import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
 import type {
   AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot,
-  BodyRange, MailStore, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
+  BodyRange, MailStore, MailStoreAdmin, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
 } from '../types.ts';
 import { BodyIdSource } from './body-ids.ts';
 import { CommitQueue, type Tx } from './commit-queue.ts';
@@ -39,6 +39,8 @@ export interface LevelStoreOptions {
   reclaimGate?: () => boolean;
   reclaimStepKeys?: number;
   expungeLogKeep?: number;
+  /** Told when a background step fails (it is retried after a pause). */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 interface Account {
@@ -89,7 +91,7 @@ async function inSlices(uids: readonly number[], fn: (slice: number[]) => Promis
   }
 }
 
-export class LevelStore implements MailStore {
+export class LevelStore implements MailStore, MailStoreAdmin {
   private readonly commits: CommitQueue;
   private readonly bodyIds = new BodyIdSource();
   private readonly accounts = new Map<string, Account>();
@@ -109,6 +111,7 @@ export class LevelStore implements MailStore {
       retentionMs: this.retentionMs,
       gate: opts.reclaimGate,
       stepKeys: opts.reclaimStepKeys,
+      onError: opts.onBackgroundError,
       nextSeq: () => this.nextReclaimSeq++,
     });
   }

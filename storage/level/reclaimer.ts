@@ -39,6 +39,19 @@ export interface ReclaimDb {
 const DEFAULT_DUTY = 0.1;
 /** Keys deleted per step: a step runs on the event loop in one piece, so it is kept short (~1 ms). */
 const DEFAULT_STEP_KEYS = 128;
+/** Pause when the gate says the server is busy, ms. */
+const DEFAULT_BACKOFF_MS = 100;
+/**
+ * After a failed step (an I/O error), the pause starts at DEFAULT_BACKOFF_MS and doubles up to this:
+ * a disk that stays broken is retried twice a minute, not in a tight loop that floods the log.
+ */
+const MAX_FAILURE_BACKOFF_MS = 30_000;
+/** Deletion tombstones in a key range after which it is compacted (invariant 5). */
+const DEFAULT_COMPACT_AFTER = 5000;
+/** setTimeout's longest delay (2^31 − 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Shortest wait for a retained item to fall due, ms: items due together are taken in one round. */
+const MIN_RETRY_MS = 10;
 
 export interface ReclaimerOptions {
   /** Expunged bodies wait this long (for undelete) before they are reclaimed, ms. */
@@ -58,6 +71,8 @@ export interface ReclaimerOptions {
   compactAfter?: number;
   /** Where to allocate sequence numbers for follow-up queue items. */
   nextSeq: () => number;
+  /** Told when a step fails; the loop pauses (doubling up to MAX_FAILURE_BACKOFF_MS) and carries on. */
+  onError?: (err: unknown) => void;
 }
 
 export interface ReclaimStats {
@@ -73,6 +88,8 @@ export interface ReclaimStats {
 export class Reclaimer {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Steps failed in a row; sets the pause before the next try. */
+  private failures = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   /** Deletion tombstones per key range since its last compaction. */
@@ -149,14 +166,35 @@ export class Reclaimer {
   /** Comes back when the oldest retained item falls due. */
   private retryAt(ms: number): void {
     if (this.stopped || this.timer || !Number.isFinite(ms)) return;
-    this.timer = setTimeout(() => void this.loop(), Math.min(2_147_483_647, Math.max(10, ms)));
-    this.timer.unref?.();
+    this.schedule(Math.min(MAX_TIMER_MS, Math.max(MIN_RETRY_MS, ms)));
   }
 
   private wake(): void {
     if (this.running || this.stopped || this.timer) return;
-    this.timer = setTimeout(() => void this.loop(), 0);
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => this.run(), ms);
     this.timer.unref?.();
+  }
+
+  /**
+   * The only caller of loop(). A step that fails (a read or a batch of the database) must not become
+   * an unhandled rejection, which ends the process: it is reported, and the loop tries again later.
+   */
+  private run(): void {
+    this.loop().then(
+      () => {
+        this.failures = 0;
+      },
+      (err: unknown) => {
+        this.failures++;
+        this.opts.onError?.(err);
+        if (this.stopped || this.timer) return;
+        this.schedule(Math.min(MAX_FAILURE_BACKOFF_MS, (this.opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (this.failures - 1)));
+      },
+    );
   }
 
   private async loop(): Promise<void> {
@@ -171,8 +209,7 @@ export class Reclaimer {
           if (this.stopped) break;
           if (this.opts.gate && !this.opts.gate()) {
             this.running = false;
-            this.timer = setTimeout(() => void this.loop(), this.opts.backoffMs ?? 100);
-            this.timer.unref?.();
+            this.schedule(this.opts.backoffMs ?? DEFAULT_BACKOFF_MS);
             return;
           }
           const t0 = performance.now();
@@ -297,7 +334,7 @@ export class Reclaimer {
   }
 
   private async compactChurned(): Promise<void> {
-    const limit = this.opts.compactAfter ?? 5000;
+    const limit = this.opts.compactAfter ?? DEFAULT_COMPACT_AFTER;
     if (!this.db.compactRange) return;
     for (const [k, c] of this.churn) {
       if (c.count < limit) continue;

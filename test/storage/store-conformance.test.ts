@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, MailboxExistsError, MailboxNotFoundError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
-import type { LevelStore } from '../../storage/index.ts';
+import type { Store } from '../../storage/index.ts';
 
 const msg = (subject: string, body = 'hello\r\n') =>
   Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
@@ -26,7 +26,7 @@ function tempDir(): string {
   return d;
 }
 
-const backends: [string, () => { open: () => Promise<LevelStore>; persistent: boolean }][] = [
+const backends: [string, () => { open: () => Promise<Store>; persistent: boolean }][] = [
   ['leveldb', () => { const path = tempDir(); return { open: () => openStore({ path }), persistent: true }; }],
   ['memory', () => ({ open: () => openStore({ memory: true }), persistent: false })],
 ];
