@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // an application's own test project, run against the packed tarball by test/consumer/packed-package.test.ts
+    exclude: [...configDefaults.exclude, 'test/consumer/project/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,5 +1,7 @@
 // The `tegami` command line (DESIGN.md contract): serve, user add|list|del, import.
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { openStore, UnknownUserError } from '../storage/index.ts';
@@ -45,8 +47,21 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+/** The version in the package's own package.json: the nearest one above this file (sources or dist/). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tegami' && pkg.version) return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
 const program = new Command('tegami')
   .description('POP3 + IMAP mail store with SMTP/LMTP ingress over LevelDB')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
 program

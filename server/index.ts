@@ -1,4 +1,8 @@
 // The embedding API: start a whole server in-process (memory store, ephemeral ports by default),
-// deliver, assert, close.
+// deliver, assert, close. Also the types a test author names: the store contract, chaos settings
+// and the errors the store raises (the same classes as `tegami/storage`).
 export { startServer } from './server.ts';
 export type { ReceivedMessage, ServerOptions, TegamiServer } from './server.ts';
+export type { ChaosSettings } from './chaos/index.ts';
+export type * from '../storage/types.ts';
+export * from '../storage/errors.ts';

@@ -1,9 +1,9 @@
 // Runs `tegami serve` as a real child process, the way an operator or CI does, and parses its
-// ready line. For tests of restarts, signals and kill -9.
+// ready line. For tests of restarts, signals and kill -9. It runs the sources (tegami-from-source.js).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/tegami.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('./tegami-from-source.js', import.meta.url));
 
 export interface ServerProcess {
   readonly child: ChildProcess;
