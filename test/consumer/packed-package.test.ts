@@ -4,7 +4,7 @@
 // no registry access); tegami itself is the unpacked tarball, so only what `files` ships and what
 // `dependencies` names is there.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +26,9 @@ function run(cmd: string, args: string[], cwd = app): string {
 
 const node = (...args: string[]) => run(process.execPath, args);
 
-// The consumer gets the newest @types/node (a team upgrades it), not the Node 20 one this repository uses.
-const SOURCE: Record<string, string> = { '@types/node': '@types/node-current' };
+// The consumer gets the newest @types/node (a team upgrades it), not the Node 20 one this repository
+// uses — when installed (a work tree whose node_modules predates that dev dependency gets the other).
+const SOURCE: Record<string, string> = existsSync(join(ROOT, 'node_modules', '@types', 'node-current')) ? { '@types/node': '@types/node-current' } : {};
 
 function link(name: string): void {
   const to = join(app, 'node_modules', name);
