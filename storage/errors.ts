@@ -52,3 +52,11 @@ export function isTemporary(err: unknown): boolean {
 export class MessageGoneError extends Error {
   override name = 'MessageGoneError';
 }
+
+/**
+ * Stored data this version cannot read: written by a newer tegami, or damaged. Never guessed at: a
+ * misread record could hand a client wrong UIDs (invariant 1).
+ */
+export class StoreFormatError extends Error {
+  override name = 'StoreFormatError';
+}

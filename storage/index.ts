@@ -1,8 +1,10 @@
-// The storage package's public face: the contract types, the errors, and how to open a store.
+// The storage package's public face: the contract types, the errors, and how to open a store. Only
+// this file picks a backend; everything outside storage/ gets the interfaces (MailStore, MailStoreAdmin).
 import { Level } from 'level';
-import { MemoryLevel } from 'memory-level';
+import { MailEngine } from './engine/mail-engine.ts';
 import { classicDb } from './level/classic-db.ts';
-import { LevelStore, type KvDb } from './level/level-store.ts';
+import { LevelBackend } from './level/level-backend.ts';
+import { MemoryBackend } from './memory/memory-backend.ts';
 import type { MessageAnalyzer, Store } from './types.ts';
 
 export type * from './types.ts';
@@ -12,6 +14,7 @@ export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
 export interface OpenStoreOptions {
   /** Directory of the LevelDB database. Required unless `memory` is true. */
   path?: string;
+  /** Keep everything in memory (nothing survives close): for embedding and tests. */
   memory?: boolean;
   analyzer?: MessageAnalyzer;
   /** Asked by the background reclaimer before each step (the governor's background gate). */
@@ -28,17 +31,13 @@ export interface OpenStoreOptions {
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
-  let db: KvDb;
-  if (opts.memory) db = new MemoryLevel<string, Uint8Array>(ENCODINGS) as unknown as KvDb;
-  else if (opts.path) db = classicDb(new Level<string, Uint8Array>(opts.path, { ...ENCODINGS, compression: false }));
+  const { path, memory, ...engine } = opts;
+  let backend;
+  if (memory) backend = new MemoryBackend();
+  else if (path) backend = new LevelBackend(classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false })), true);
   else throw new Error('openStore needs a path or memory: true');
-  return LevelStore.open(db, {
-    analyzer: opts.analyzer,
-    sync: !opts.memory,
-    reclaimGate: opts.reclaimGate,
-    reclaimStepKeys: opts.reclaimStepKeys,
-    retentionMs: opts.retentionMs,
-    expungeLogKeep: opts.expungeLogKeep,
+  return MailEngine.open(backend, {
+    ...engine,
     onBackgroundError: opts.onBackgroundError ?? ((err) => console.error('tegami: background reclaim step failed, retrying:', err)),
   });
 }

@@ -1,6 +1,6 @@
 // The storage contract: the only thing protocol code may know about storage.
-// Every implementation (LevelDB on disk, memory-level in memory, later a distributed engine)
-// passes the same conformance tests in test/storage/.
+// One engine (storage/engine/) implements it over every backend (LevelDB on disk, plain memory, later
+// PostgreSQL); each backend passes the same conformance tests in test/storage/ (storage/README.md).
 
 /** One live message as listed in a mailbox. Immutable: a change produces a new object. */
 export interface MessageMeta {

@@ -5,8 +5,7 @@
 // message, all on the event loop, so while the database is open batches go straight to
 // classic-level's own _batch; otherwise through the checked path, which gives the proper error.
 import type { Level } from 'level';
-import type { BatchOp } from './commit-queue.ts';
-import type { KvDb } from './level-store.ts';
+import type { BatchOp, KvDb } from './level-backend.ts';
 
 interface Classic extends KvDb {
   readonly status: string;

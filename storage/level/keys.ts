@@ -4,6 +4,7 @@
 // (invariant 5). Numbers are fixed-width hex so that byte order is numeric order.
 //
 //   g!counters                      global counters (mailbox ids, last UIDVALIDITY)
+//   g!format                        the format of this layout and its records (records.ts)
 //   u!<user>                        account record
 //   x!<user>!<mailbox name>         mailbox record (id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, …)
 //   m!<mailbox id>!<uid>            live message metadata — the live index
@@ -13,7 +14,7 @@
 //   r!<body id>!<mailbox id>!<uid>  one marker per live message that uses the body (an ordered id
 //                                   random tail first: scatteredBodyId)
 //   q!<user>!<seq>                  durable reclaim queue, one per account (visited round-robin)
-import { scatteredBodyId } from './body-ids.ts';
+import { scatteredBodyId } from '../engine/body-ids.ts';
 
 export const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
@@ -22,6 +23,7 @@ export const hex = (n: number, width: number): string => n.toString(16).padStart
 const AFTER_SEPARATOR = '"';
 
 export const COUNTERS_KEY = 'g!counters';
+export const FORMAT_KEY = 'g!format';
 export const userKey = (user: string): string => `u!${user}`;
 export const USER_RANGE = { gt: 'u!', lt: 'u~' };
 

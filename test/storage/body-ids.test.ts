@@ -1,4 +1,4 @@
-// Bodies are keyed in the order they were written (storage/level/body-ids.ts), so LevelDB can move
+// Bodies are keyed in the order they were written (storage/engine/body-ids.ts), so LevelDB can move
 // files of old mail down its levels instead of rewriting them with every flush of new mail.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openStore } from '../../storage/index.ts';
-import { BodyIdSource } from '../../storage/level/body-ids.ts';
+import { BodyIdSource } from '../../storage/engine/body-ids.ts';
 import { refKey } from '../../storage/level/keys.ts';
 
 const dirs: string[] = [];

@@ -1,24 +1,27 @@
-// Invariant 3: a commit that fails answers an error and changes nothing a client can see.
-import { MemoryLevel } from 'memory-level';
-import { describe, expect, it } from 'vitest';
+// Invariant 3: a commit that fails answers an error and changes nothing a client can see — on every
+// backend, since the engine makes the changes visible only after the backend's commit resolved.
+import { afterEach, describe, expect, it } from 'vitest';
+import { MailEngine } from '../../storage/engine/mail-engine.ts';
 import { PartialMoveError, StoreUnavailableError } from '../../storage/index.ts';
-import { LevelStore, type KvDb } from '../../storage/level/level-store.ts';
+import { backends, removeTempDirs, type BackendUnderTest } from './backends.ts';
 
 const msg = (s: string) => Buffer.from(`Subject: ${s}\r\n\r\nbody\r\n`);
 
-async function storeWithSwitch() {
-  const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as KvDb;
+afterEach(removeTempDirs);
+
+async function storeWithSwitch(make: () => BackendUnderTest) {
+  const backend = make().backend();
   /** `okBatches`: how many more writes succeed before they start to fail. */
   const state = { fail: false, okBatches: Infinity };
-  const batch = db.batch.bind(db);
-  db.batch = (ops, opts) => (state.fail || state.okBatches-- <= 0 ? Promise.reject(new Error('disk full')) : batch(ops, opts));
-  const store = await LevelStore.open(db, { sync: false });
+  const commit = backend.commit.bind(backend);
+  backend.commit = (changes, opts) => (state.fail || state.okBatches-- <= 0 ? Promise.reject(new Error('disk full')) : commit(changes, opts));
+  const store = await MailEngine.open(backend);
   return { store, state };
 }
 
-describe('a failed commit', () => {
+describe.each(backends)('$name store: a failed commit', ({ make }) => {
   it('rejects deliveries, expunges and flag changes with a temporary error and leaves the mailbox as it was', async () => {
-    const { store, state } = await storeWithSwitch();
+    const { store, state } = await storeWithSwitch(make);
     await store.ensureUser('alice');
     const kept = await store.append('alice', 'INBOX', msg('kept'));
     const before = await store.snapshot('alice', 'INBOX');
@@ -37,7 +40,7 @@ describe('a failed commit', () => {
   });
 
   it('leaves each message of a large move that fails part of the way in exactly one mailbox, and says which moved', async () => {
-    const { store, state } = await storeWithSwitch();
+    const { store, state } = await storeWithSwitch(make);
     await store.ensureUser('alice');
     await store.importMessages('alice', 'INBOX', Array.from({ length: 350 }, (_, i) => ({ raw: msg(`m${i}`) })));
     const uids = (await store.snapshot('alice', 'INBOX')).messages.map((m) => m.uid);

@@ -2,7 +2,7 @@
 // in order, keep the unseen count true, and never change a snapshot handed out before.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MailboxIndex } from '../../storage/level/mailbox-index.ts';
+import { MailboxIndex } from '../../storage/engine/mailbox-index.ts';
 import type { MessageMeta } from '../../storage/types.ts';
 
 const meta = (uid: number, seen: boolean): MessageMeta => ({

@@ -1,10 +1,8 @@
-// The storage contract, run against every backend: the LevelDB store on disk and the memory store.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The storage contract, run against every backend (backends.ts): the engine over LevelDB on disk and
+// over the memory backend. The restart tests run on the durable ones.
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStore, MailboxExistsError, MailboxNotFoundError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
-import type { Store } from '../../storage/index.ts';
+import { MailboxExistsError, MailboxNotFoundError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
+import { backends, durableBackends, removeTempDirs, type BackendUnderTest } from './backends.ts';
 
 const msg = (subject: string, body = 'hello\r\n') =>
   Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
@@ -15,23 +13,9 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(removeTempDirs);
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tegami-store-'));
-  dirs.push(d);
-  return d;
-}
-
-const backends: [string, () => { open: () => Promise<Store>; persistent: boolean }][] = [
-  ['leveldb', () => { const path = tempDir(); return { open: () => openStore({ path }), persistent: true }; }],
-  ['memory', () => ({ open: () => openStore({ memory: true }), persistent: false })],
-];
-
-describe.each(backends)('%s store', (_name, make) => {
+describe.each(backends)('$name store', ({ make }) => {
   it('creates an account with INBOX and the special-use folders', async () => {
     const store = await make().open();
     await store.ensureUser('alice');
@@ -259,10 +243,10 @@ describe.each(backends)('%s store', (_name, make) => {
   });
 });
 
-describe('leveldb store across restarts', () => {
+describe.each(durableBackends)('$name store across restarts', ({ make }) => {
   it('keeps UIDVALIDITY, UIDs, UIDLs, flags and the UID counter', async () => {
-    const path = tempDir();
-    let store = await openStore({ path });
+    const b = make();
+    let store = await b.open();
     await store.ensureUser('alice');
     for (let i = 0; i < 5; i++) await store.append('alice', 'INBOX', msg(`m${i}`));
     const snap1 = await store.snapshot('alice', 'INBOX');
@@ -270,7 +254,7 @@ describe('leveldb store across restarts', () => {
     await store.expunge('alice', 'INBOX', [snap1.messages[4]!.uid]);
     await store.close();
 
-    store = await openStore({ path });
+    store = await b.open();
     const snap2 = await store.snapshot('alice', 'INBOX');
     expect(snap2.mailbox.uidValidity).toBe(snap1.mailbox.uidValidity);
     expect(snap2.messages.map((m) => m.uidl)).toEqual(snap1.messages.slice(0, 4).map((m) => m.uidl));
@@ -281,14 +265,14 @@ describe('leveldb store across restarts', () => {
   });
 
   it('keeps accounts whose names share a prefix apart when it loads them', async () => {
-    const path = tempDir();
-    let store = await openStore({ path });
+    const b = make();
+    let store = await b.open();
     await store.ensureUser('ab');
     await store.ensureUser('ab.c');
     await store.createMailbox('ab.c', 'Secret');
     await store.append('ab.c', 'Secret', msg('not for ab'));
     await store.close();
-    store = await openStore({ path });
+    store = await b.open();
     expect((await store.listMailboxes('ab')).map((b) => b.name)).not.toContain('Secret');
     await expect(store.snapshot('ab', 'Secret')).rejects.toBeInstanceOf(MailboxNotFoundError);
     expect((await store.snapshot('ab.c', 'Secret')).messages.length).toBe(1);
@@ -296,8 +280,8 @@ describe('leveldb store across restarts', () => {
   });
 
   it('keeps a bounded expunge log and says when a client asks from before its horizon', async () => {
-    const path = tempDir();
-    let store = await openStore({ path, expungeLogKeep: 2 });
+    const b = make();
+    let store = await b.open({ expungeLogKeep: 2 });
     await store.ensureUser('alice');
     const uids: number[] = [];
     for (let i = 0; i < 5; i++) uids.push((await store.append('alice', 'INBOX', msg(`m${i}`))).uid);
@@ -307,7 +291,7 @@ describe('leveldb store across restarts', () => {
     expect(old.complete).toBe(false);
     expect(old.vanished).toEqual(uids.slice(1, 3));
     await store.close();
-    store = await openStore({ path, expungeLogKeep: 2 });
+    store = await b.open({ expungeLogKeep: 2 });
     expect((await store.changesSince('alice', 'INBOX', before)).complete).toBe(false);
     const mid = (await store.snapshot('alice', 'INBOX')).mailbox.highestModseq;
     await store.expunge('alice', 'INBOX', [uids[3]!]);
@@ -316,8 +300,8 @@ describe('leveldb store across restarts', () => {
   });
 
   it('finishes reclaiming after a restart', async () => {
-    const path = tempDir();
-    let store = await openStore({ path, reclaimGate: () => false });
+    const b = make();
+    let store = await b.open({ reclaimGate: () => false });
     await store.ensureUser('alice');
     await store.importMessages('alice', 'INBOX', Array.from({ length: 50 }, (_, i) => ({ raw: msg(`m${i}`) })));
     const snap = await store.snapshot('alice', 'INBOX');
@@ -325,7 +309,7 @@ describe('leveldb store across restarts', () => {
     expect(store.stats().reclaimBacklog.bodies).toBe(50);
     await store.close();
 
-    store = await openStore({ path });
+    store = await b.open();
     expect((await store.snapshot('alice', 'INBOX')).messages.length).toBe(0);
     await store.reclaimDrained();
     expect(store.stats().reclaimBacklog.bodies).toBe(0);
@@ -334,11 +318,10 @@ describe('leveldb store across restarts', () => {
   });
 });
 
-describe('reclaimer', () => {
+describe.each(backends)('$name store: reclaimer', ({ make }) => {
   it('reclaims accounts in turn, so a small backlog is not stuck behind a huge one', async () => {
     let allowedSteps = Infinity;
-    const path = tempDir();
-    const store = await openStore({ path, reclaimStepKeys: 64, reclaimGate: () => allowedSteps-- > 0 });
+    const store = await make().open({ reclaimStepKeys: 64, reclaimGate: () => allowedSteps-- > 0 });
     await store.ensureUser('heavy');
     await store.ensureUser('light');
     await store.importMessages('heavy', 'INBOX', Array.from({ length: 2000 }, (_, i) => ({ raw: msg(`h${i}`) })));
@@ -362,18 +345,18 @@ describe('reclaimer', () => {
   });
 });
 
-/** A memory store with an empty account 'light' and an account 'heavy' of 1,500 messages, and their UIDs. */
-async function heavyAndLight() {
-  const store = await openStore({ memory: true });
+/** A store with an empty account 'light' and an account 'heavy' of 1,500 messages, and their UIDs. */
+async function heavyAndLight(make: () => BackendUnderTest) {
+  const store = await make().open();
   await store.ensureUser('heavy');
   await store.ensureUser('light');
   await store.importMessages('heavy', 'INBOX', Array.from({ length: 1500 }, (_, i) => ({ raw: msg(`h${i}`) })));
   return { store, uids: (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid) };
 }
 
-describe('mass changes', () => {
+describe.each(backends)('$name store: mass changes', ({ make }) => {
   it('lets another account\'s delivery through while one account expunges thousands of messages', async () => {
-    const { store, uids } = await heavyAndLight();
+    const { store, uids } = await heavyAndLight(make);
     let expungeDone = false;
     const expunging = store.expunge('heavy', 'INBOX', uids).then((gone) => {
       expungeDone = true;
@@ -389,7 +372,7 @@ describe('mass changes', () => {
   });
 
   it('moves thousands of messages to Trash in slices that let another account\'s delivery through', async () => {
-    const { store, uids } = await heavyAndLight();
+    const { store, uids } = await heavyAndLight(make);
     let moveDone = false;
     const moving = store.move('heavy', 'INBOX', uids, 'Trash').then((r) => {
       moveDone = true;
@@ -411,9 +394,9 @@ describe('mass changes', () => {
   });
 });
 
-describe('retention and undelete', () => {
+describe.each(backends)('$name store: retention and undelete', ({ make }) => {
   it('keeps expunged messages recoverable during retention and restores them with new UIDs', async () => {
-    const store = await openStore({ path: tempDir(), retentionMs: 60_000 });
+    const store = await make().open({ retentionMs: 60_000 });
     await store.ensureUser('alice');
     await store.createMailbox('alice', 'Work');
     const a = await store.append('alice', 'Work', msg('keep me'), { flags: ['\\Flagged'] });
@@ -435,7 +418,7 @@ describe('retention and undelete', () => {
   });
 
   it('reclaims at once without retention, so there is nothing to undelete', async () => {
-    const store = await openStore({ memory: true });
+    const store = await make().open();
     await store.ensureUser('alice');
     const a = await store.append('alice', 'INBOX', msg('gone'));
     await store.expunge('alice', 'INBOX', [a.uid]);

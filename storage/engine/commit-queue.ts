@@ -1,37 +1,24 @@
 // The one place that commits. Mutations queue up; each round takes everything waiting, lets every
-// mutation write into one shared transaction, commits it as a single atomic LevelDB batch with one
-// fsync (group commit), and only then makes the changes visible and resolves the callers
-// (invariant 3: durable before yes). If the batch fails, every caller in the round gets
-// StoreUnavailableError and nothing becomes visible.
+// mutation write into one shared transaction, hands its changes to the backend as one atomic commit
+// (one LevelDB batch with one fsync: group commit), and only then makes the changes visible and
+// resolves the callers (invariant 3: durable before yes). If the commit fails, every caller in the
+// round gets StoreUnavailableError and nothing becomes visible.
 import { StoreUnavailableError } from '../errors.ts';
 import type { MessageMeta } from '../types.ts';
+import type { Backend, Change } from './backend.ts';
 import type { MailboxIndex } from './mailbox-index.ts';
-
-export interface BatchOp {
-  type: 'put' | 'del';
-  key: string;
-  value?: Buffer;
-}
-
-export interface KvBatcher {
-  batch(ops: BatchOp[], opts: { sync: boolean }): Promise<void>;
-}
 
 /**
  * The write set of one commit round. Mutations read through it, so two mutations in one round see
  * each other's changes (a flag change after an append of the same message, two expunges…).
  */
 export class Tx {
-  readonly ops: BatchOp[] = [];
+  readonly changes: Change[] = [];
   private readonly effects: (() => void)[] = [];
   private readonly staged = new Map<MailboxIndex, Map<number, MessageMeta | null>>();
 
-  put(key: string, value: Buffer): void {
-    this.ops.push({ type: 'put', key, value });
-  }
-
-  del(key: string): void {
-    this.ops.push({ type: 'del', key });
+  write(change: Change): void {
+    this.changes.push(change);
   }
 
   /** Runs after a successful commit, in order: makes the change visible and notifies watchers. */
@@ -71,15 +58,20 @@ export interface CommitStats {
   jobs: number;
 }
 
+/**
+ * Mutations per round at most: a round is prepared on the event loop in one piece, so an unbounded
+ * one (a burst of thousands of deliveries) would hold every session up while it is built.
+ */
+const MAX_JOBS_PER_ROUND = 512;
+
 export class CommitQueue {
   private readonly waiting: Job[] = [];
   private running = false;
   readonly stats: CommitStats = { rounds: 0, jobs: 0 };
 
   constructor(
-    private readonly db: KvBatcher,
-    private readonly sync: boolean,
-    private readonly maxJobsPerRound = 512,
+    private readonly backend: Pick<Backend, 'commit'>,
+    private readonly maxJobsPerRound = MAX_JOBS_PER_ROUND,
   ) {}
 
   run<T>(prepare: (tx: Tx) => T, exclusive = false): Promise<T> {
@@ -120,7 +112,7 @@ export class CommitQueue {
         }
         if (prepared.length === 0) continue;
         try {
-          if (tx.ops.length) await this.db.batch(tx.ops, { sync: this.sync });
+          if (tx.changes.length) await this.backend.commit(tx.changes, { durable: true });
         } catch (err) {
           const failure = new StoreUnavailableError(`commit failed: ${(err as Error).message}`);
           for (const p of prepared) p.job.reject(failure);

@@ -1,36 +1,12 @@
 // Physical deletion, continuous and in small steps (invariant 4). Expunges only remove messages from
-// the live index and append to a durable per-account queue (q!<user>!…); this loop drains those queues
-// a bounded number of keys at a time, one account after another (round-robin, so 300k deletions in one
-// account do not hold up another's ten), asks its gate before every step so client traffic goes first,
-// and compacts key ranges that collected many deletion tombstones (invariant 5). A restart resumes
-// from the durable queues.
-import type { BatchOp } from './commit-queue.ts';
-import {
-  BODY_CHUNK, RECLAIM_RANGE, bodyChunkKey, expungeLogRange, messageRange, reclaimKey, reclaimOwnerOf, reclaimRange,
-  reclaimSeqOf, refKey, refRange, summaryKey,
-} from './keys.ts';
-import { decodeJson, decodeMeta, encodeJson, type ReclaimItem } from './records.ts';
-
-export interface RangeOptions {
-  gt?: string;
-  gte?: string;
-  lt?: string;
-  limit?: number;
-  reverse?: boolean;
-}
-
-/** abstract-level's key iterator. */
-export interface KeyIterator extends AsyncIterable<string> {
-  next(): Promise<string | undefined>;
-  close(): Promise<void>;
-}
-
-export interface ReclaimDb {
-  iterator(opts: RangeOptions): AsyncIterable<[string, Uint8Array]>;
-  keys(opts: RangeOptions): KeyIterator;
-  batch(ops: BatchOp[], opts: { sync: boolean }): Promise<void>;
-  compactRange?(start: string, end: string): Promise<void>;
-}
+// the live index and append to a durable per-account queue; this loop drains those queues a bounded
+// number of keys at a time, one account after another (round-robin, so 300k deletions in one account
+// do not hold up another's ten), and asks its gate before every step so client traffic goes first.
+// After a round the backend may tidy up (LevelDB compacts ranges full of tombstones, invariant 5).
+// A restart resumes from the durable queues. The schedule is here; what a step reads and writes is
+// the backend's (backend.ts: queued, referenced, leftInMailbox, commit).
+import type { Backend, Change } from './backend.ts';
+import type { QueuedReclaim, ReclaimItem } from './records.ts';
 
 /**
  * Background work is last in line (invariant 6). At 0.25 the reclaim of a 100k-message deletion
@@ -46,8 +22,15 @@ const DEFAULT_BACKOFF_MS = 100;
  * a disk that stays broken is retried twice a minute, not in a tight loop that floods the log.
  */
 const MAX_FAILURE_BACKOFF_MS = 30_000;
-/** Deletion tombstones in a key range after which it is compacted (invariant 5). */
-const DEFAULT_COMPACT_AFTER = 5000;
+/**
+ * What a body costs a step, in keys: one per this many bytes plus its summary and queue entry (LevelDB
+ * keeps bodies in chunks of this size, storage/level/keys.ts; the budget was measured there).
+ */
+const BODY_KEY_BYTES = 256 * 1024;
+/** Keys per queue item, for how many items a step reads: a body item costs about three. */
+const KEYS_PER_ITEM = 3;
+/** Keys per message of a deleted mailbox: the message, its reference and its follow-up queue item. */
+const KEYS_PER_UNLINK = 3;
 /** setTimeout's longest delay (2^31 − 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Shortest wait for a retained item to fall due, ms: items due together are taken in one round. */
@@ -67,8 +50,6 @@ export interface ReclaimerOptions {
    * it rests T × (1/duty − 1). The backlog drains later; nobody's session notices it.
    */
   duty?: number;
-  /** Tombstones in a message range after which it is compacted. */
-  compactAfter?: number;
   /** Where to allocate sequence numbers for follow-up queue items. */
   nextSeq: () => number;
   /** Told when a step fails; the loop pauses (doubling up to MAX_FAILURE_BACKOFF_MS) and carries on. */
@@ -82,7 +63,6 @@ export interface ReclaimStats {
   reclaimedBodies: number;
   reclaimedBytes: number;
   steps: number;
-  compactions: number;
 }
 
 export class Reclaimer {
@@ -92,15 +72,16 @@ export class Reclaimer {
   private failures = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
-  /** Deletion tombstones per key range since its last compaction. */
-  private readonly churn = new Map<string, { gt: string; lt: string; count: number }>();
   /** Queued items per account; iteration order is the round-robin order. */
   private readonly backlog = new Map<string, number>();
   readonly stats: ReclaimStats = {
-    backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0, compactions: 0,
+    backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0,
   };
 
-  constructor(private readonly db: ReclaimDb, private readonly opts: ReclaimerOptions) {}
+  constructor(
+    private readonly backend: Pick<Backend, 'queued' | 'referenced' | 'leftInMailbox' | 'commit' | 'compact'>,
+    private readonly opts: ReclaimerOptions,
+  ) {}
 
   /** Accounts with something queued. */
   get accountsWaiting(): number {
@@ -111,20 +92,19 @@ export class Reclaimer {
    * Counts the durable queues left by an earlier run, then starts draining them. Returns the highest
    * queue sequence number in use, so that new items sort after old ones.
    */
-  async start(): Promise<number> {
+  start(queue: readonly QueuedReclaim[]): number {
     let maxSeq = 0;
-    for await (const [k, v] of this.db.iterator(RECLAIM_RANGE)) {
-      this.count(reclaimOwnerOf(k), decodeJson<ReclaimItem>(v), +1);
-      maxSeq = Math.max(maxSeq, reclaimSeqOf(k));
+    for (const q of queue) {
+      this.count(q.owner, q.item, +1);
+      maxSeq = Math.max(maxSeq, q.seq);
     }
     this.wake();
     return maxSeq;
   }
 
   /** Called by the store after it queued an account's items in a committed batch. */
-  queued(owner: string, items: readonly ReclaimItem[], tombstones?: { mailboxId: number; count: number }): void {
+  queued(owner: string, items: readonly ReclaimItem[]): void {
     for (const it of items) this.count(owner, it, +1);
-    if (tombstones) this.noteChurn(messageRange(tombstones.mailboxId), tombstones.count);
     this.wake();
   }
 
@@ -223,7 +203,7 @@ export class Reclaimer {
           break;
         }
       }
-      if (!this.stopped) await this.compactChurned();
+      if (!this.stopped) await this.backend.compact?.();
     } finally {
       this.running = false;
     }
@@ -243,104 +223,61 @@ export class Reclaimer {
   /** One bounded step on one account's queue; otherwise when its next item falls due. */
   private async step(owner: string): Promise<'worked' | { dueInMs: number }> {
     const budget = this.opts.stepKeys ?? DEFAULT_STEP_KEYS;
-    const ops: BatchOp[] = [];
+    const changes: Change[] = [];
+    let cost = 0;
     const done: ReclaimItem[] = [];
     const followUps: ReclaimItem[] = [];
     let reclaimedBytes = 0;
     let reclaimedBodies = 0;
-    const items: [string, ReclaimItem][] = [];
+    const items: QueuedReclaim[] = [];
     const due = Date.now() - (this.opts.retentionMs ?? 0);
-    const queue = reclaimRange(owner);
     let dueInMs = Infinity;
-    // a body item costs about three keys (chunk, summary, queue entry): read no more than the budget takes
-    for await (const [key, v] of this.db.iterator({ ...queue, limit: Math.max(1, Math.floor(budget / 3)) })) {
-      const item = decodeJson<ReclaimItem>(v);
+    for (const q of await this.backend.queued(owner, Math.max(1, Math.floor(budget / KEYS_PER_ITEM)))) {
       // The queue is in time order: the first item still under retention ends the step.
-      if (item.at > due) {
-        dueInMs = item.at - due;
+      if (q.item.at > due) {
+        dueInMs = q.item.at - due;
         break;
       }
-      items.push([key, item]);
+      items.push(q);
     }
     if (items.length === 0) return { dueInMs };
-    const stillUsed = await this.referenced(items.flatMap(([, it]) => (it.t === 'body' ? [it.b] : [])));
-    const referenced = items.map(([, it]) => it.t === 'body' && stillUsed.has(it.b));
-    for (let i = 0; i < items.length && ops.length < budget; i++) {
-      const [key, item] = items[i]!;
+    const stillUsed = await this.backend.referenced(items.flatMap(({ item }) => (item.t === 'body' ? [item.b] : [])));
+    for (let i = 0; i < items.length && cost < budget; i++) {
+      const { seq, item } = items[i]!;
       if (item.t === 'body') {
-        if (!referenced[i]) {
-          const chunks = Math.max(1, Math.ceil(item.bytes / BODY_CHUNK));
-          for (let c = 0; c < chunks; c++) ops.push({ type: 'del', key: bodyChunkKey(item.b, c) });
-          ops.push({ type: 'del', key: summaryKey(item.b) });
+        if (!stillUsed.has(item.b)) {
+          changes.push({ t: 'dropBody', bodyId: item.b, bytes: item.bytes });
+          cost += Math.max(1, Math.ceil(item.bytes / BODY_KEY_BYTES)) + 1;
           reclaimedBytes += item.bytes;
           reclaimedBodies++;
         }
-        ops.push({ type: 'del', key });
+        changes.push({ t: 'dequeueReclaim', owner, seq });
+        cost++;
         done.push(item);
       } else {
         // A deleted mailbox: unlink its messages a slice at a time; each body gets its own item.
-        let n = 0;
-        for await (const [mk, mv] of this.db.iterator({ ...messageRange(item.m), limit: budget })) {
-          const meta = decodeMeta(mv);
-          ops.push({ type: 'del', key: mk }, { type: 'del', key: refKey(meta.bodyId, item.m, meta.uid) });
+        const left = await this.backend.leftInMailbox(item.m, budget);
+        for (const meta of left) {
           const follow: ReclaimItem = { t: 'body', b: meta.bodyId, at: item.at, bytes: meta.size };
-          ops.push({ type: 'put', key: reclaimKey(owner, this.opts.nextSeq()), value: encodeJson(follow) });
+          changes.push(
+            { t: 'unlink', mailboxId: item.m, uid: meta.uid, bodyId: meta.bodyId },
+            { t: 'queueReclaim', owner, seq: this.opts.nextSeq(), item: follow },
+          );
           followUps.push(follow);
-          n++;
         }
-        if (n < budget) {
-          for await (const ek of this.db.keys(expungeLogRange(item.m))) ops.push({ type: 'del', key: ek });
-          ops.push({ type: 'del', key });
+        cost += left.length * KEYS_PER_UNLINK;
+        if (left.length < budget) {
+          changes.push({ t: 'dropExpungeLog', mailboxId: item.m }, { t: 'dequeueReclaim', owner, seq });
           done.push(item);
         }
-        this.noteChurn(messageRange(item.m), n);
       }
     }
-    await this.db.batch(ops, { sync: false });
-    // The queue is read from its start, so its own tombstones would slow every later step.
-    this.noteChurn(queue, done.length);
+    await this.backend.commit(changes, { durable: false });
     for (const it of done) this.count(owner, it, -1);
     for (const it of followUps) this.count(owner, it, +1);
     this.stats.reclaimedBodies += reclaimedBodies;
     this.stats.reclaimedBytes += reclaimedBytes;
     this.stats.steps++;
     return 'worked';
-  }
-
-  /**
-   * The bodies among these that some live message still uses: one ranged lookup per body, side by
-   * side. Not one iterator moved along with seek(): classic-level seeks on the calling thread, and a
-   * seek steps over every deletion tombstone in its way; when references were keyed in write order a
-   * mass expunge left thousands in a row, which held the event loop for seconds and made the governor
-   * shed sessions (bench/incident-replay.ts). A ranged iterator seeks on LevelDB's worker thread.
-   */
-  private async referenced(bodyIds: readonly string[]): Promise<Set<string>> {
-    const unique = [...new Set(bodyIds)];
-    const used = await Promise.all(unique.map(async (b) => {
-      const it = this.db.keys({ ...refRange(b), limit: 1 });
-      try {
-        return (await it.next()) !== undefined;
-      } finally {
-        await it.close();
-      }
-    }));
-    return new Set(unique.filter((_, i) => used[i]));
-  }
-
-  private noteChurn(range: { gt: string; lt: string }, count: number): void {
-    const c = this.churn.get(range.gt);
-    if (c) c.count += count;
-    else this.churn.set(range.gt, { ...range, count });
-  }
-
-  private async compactChurned(): Promise<void> {
-    const limit = this.opts.compactAfter ?? DEFAULT_COMPACT_AFTER;
-    if (!this.db.compactRange) return;
-    for (const [k, c] of this.churn) {
-      if (c.count < limit) continue;
-      await this.db.compactRange(c.gt, c.lt);
-      this.churn.delete(k);
-      this.stats.compactions++;
-    }
   }
 }

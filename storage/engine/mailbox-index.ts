@@ -1,14 +1,13 @@
 // In-memory index of one mailbox's live messages, the source of every listing. Listing, selecting
 // and UIDL therefore cost O(live messages) and never touch the churned key ranges on disk
-// (invariant 5). The store process is the only writer of its database, so the index is coherent.
+// (invariant 5). The store process is the only writer of its data, so the index is coherent.
 //
 // Snapshots are copy-on-write: handing one out marks the array shared, and the next change copies it,
 // so a snapshot is O(1) and never changes under the session that holds it (invariant 2).
+import { SEEN } from '../flags.ts';
 import type { MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
 import { indexOfUid, lowerBoundByUid } from '../uid-order.ts';
 import type { MailboxRecord } from './records.ts';
-
-const SEEN = '\\Seen';
 
 export class MailboxIndex {
   /** Committed, visible record. */
@@ -126,8 +125,8 @@ export class MailboxIndex {
    */
   remove(uids: readonly number[]): void {
     if (uids.length === 0) return;
-    // Walk the sorted UIDs beside the sorted index, starting at the first one to go: a slice of
-    // 200 out of 100k costs a pass of plain moves, not 100k hash lookups (the slices of a mass
+    // Walk the sorted UIDs beside the sorted index, starting at the first one to go: a slice (SLICE,
+    // slices.ts) out of 100k costs a pass of plain moves, not 100k hash lookups (the slices of a mass
     // deletion ran back to back on the event loop).
     const gone = isAscending(uids) ? uids : [...uids].sort((a, b) => a - b);
     const src = this.messages;

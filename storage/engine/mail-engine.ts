@@ -1,43 +1,34 @@
-// MailStore over an abstract-level database: classic-level (LevelDB) on disk, memory-level in memory.
-// Reads are served from in-memory mailbox indexes (mailbox-index.ts) loaded once per account;
-// every write goes through the commit queue (commit-queue.ts), one atomic batch per round.
+// The storage engine: MailStore and MailStoreAdmin over any backend (backend.ts). Reads are served
+// from in-memory mailbox indexes (mailbox-index.ts) loaded once per account; every write goes through
+// the commit queue (commit-queue.ts) as typed changes, one atomic backend commit per round. Every rule
+// lives here, once, for all backends: UID/modseq/UIDVALIDITY allocation (invariant 1), flags
+// (../flags.ts), slices of mass changes (slices.ts), the rename and move rules, events to sessions,
+// and the reclaim schedule (reclaimer.ts).
 import {
-  MailboxExistsError, MailboxNotFoundError, MessageGoneError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+  MailboxExistsError, MailboxNotFoundError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../errors.ts';
+import { applyFlags, sameFlags } from '../flags.ts';
 import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
 import type {
   AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot,
   BodyRange, MailStore, MailStoreAdmin, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
 } from '../types.ts';
+import type { Backend } from './backend.ts';
 import { BodyIdSource } from './body-ids.ts';
 import { CommitQueue, type Tx } from './commit-queue.ts';
-import {
-  BODY_CHUNK, COUNTERS_KEY, bodyChunkKey, expungeLogKey, expungeLogRange, mailboxKey,
-  mailboxRange, messageKey, messageRange, modseqOfExpungeLogKey, reclaimKey, reclaimRange, refKey, summaryKey, userKey, USER_RANGE,
-} from './keys.ts';
 import { MailboxIndex } from './mailbox-index.ts';
-import { Reclaimer, type ReclaimDb } from './reclaimer.ts';
-import {
-  decodeJson, decodeMeta, encodeJson, encodeMeta, type Counters, type MailboxRecord, type ReclaimItem,
-} from './records.ts';
+import { Reclaimer } from './reclaimer.ts';
+import type { Counters, MailboxRecord, ReclaimItem } from './records.ts';
+import { inSlices } from './slices.ts';
 
-/** The parts of abstract-level this store uses; classic-level and memory-level both provide them. */
-export interface KvDb extends ReclaimDb {
-  open(): Promise<void>;
-  get(key: string): Promise<Uint8Array | undefined>;
-  getMany(keys: string[]): Promise<(Uint8Array | undefined)[]>;
-  close(): Promise<void>;
-}
-
-export interface LevelStoreOptions {
+export interface EngineOptions {
   analyzer?: MessageAnalyzer;
   /** How long expunged messages stay recoverable with undelete before they are reclaimed, ms (default 0). */
   retentionMs?: number;
-  /** fsync every commit round (invariant 3). Only a memory store may turn it off. */
-  sync: boolean;
   /** Asked by the reclaimer before each step. */
   reclaimGate?: () => boolean;
   reclaimStepKeys?: number;
+  /** Expunge records kept per mailbox for QRESYNC (the change-log horizon). Default 10,000. */
   expungeLogKeep?: number;
   /** Told when a background step fails (it is retried after a pause). */
   onBackgroundError?: (err: unknown) => void;
@@ -48,50 +39,17 @@ interface Account {
   readonly boxes: Map<string, MailboxIndex>;
 }
 
-const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '\\Recent'].map((f) => [f.toLowerCase(), f]));
-const canonicalFlag = (f: string): string => SYSTEM_FLAGS.get(f.toLowerCase()) ?? f;
-
-function applyFlags(current: readonly string[], mode: FlagMode, flags: readonly string[]): string[] {
-  const given = flags.map(canonicalFlag).filter((f) => f !== '\\Recent');
-  if (mode === 'set') return [...new Set(given)];
-  const out = new Set(current);
-  for (const f of given) (mode === 'add' ? out.add(f) : out.delete(f));
-  return [...out];
-}
-
-const sameFlags = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && a.every((f) => b.includes(f));
-
 /**
- * Messages per atomic write when a client changes or expunges many at once. Each slice holds the
- * event loop for its whole length (about 1–2 ms at 100 on the bench machine); at 200 the slices of
- * a 100k-message deletion showed in other accounts' p99 (bench/incident-replay.ts).
+ * Bytes asked of the backend at a time when a body is streamed without a known end (POP3 RETR):
+ * LevelDB's chunk size (storage/level/keys.ts), so a window is one lookup there.
  */
-const SLICE = 100;
-/**
- * Rest after a slice, as a multiple of the time it took: 9 = the account gets at most a tenth of the
- * event loop. With 3 (a quarter), a 100k-message deletion doubled the p99 of 200 other accounts'
- * POP3 sessions on a 2-core machine (bench/incident-replay.ts); the deleting client waits longer.
- */
-const SLICE_REST = 9;
+const STREAM_WINDOW = 256 * 1024;
+/** Default expunge-log records kept per mailbox: QRESYNC clients up to this many expunges behind resync cheaply. */
+const DEFAULT_EXPUNGE_LOG_KEEP = 10_000;
+/** Items this close to their reclaim time are left to the reclaimer by undelete, so the two never race, ms. */
+const UNDELETE_MARGIN_MS = 1000;
 
-/**
- * Runs `fn` on sorted, unique UIDs a slice at a time; each slice is its own atomic, durable write.
- * Building one write for 100k messages would hold the event loop — every other account — for
- * seconds (the incident's "deletes slow everyone down"). Between slices the account rests SLICE_REST
- * times as long as the slice took, so one account's mass deletion gets at most a tenth of the
- * server (invariant 8).
- */
-async function inSlices(uids: readonly number[], fn: (slice: number[]) => Promise<unknown>): Promise<void> {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  for (let i = 0; i < sorted.length; i += SLICE) {
-    const t0 = performance.now();
-    await fn(sorted.slice(i, i + SLICE));
-    if (i + SLICE < sorted.length) await new Promise((r) => setTimeout(r, SLICE_REST * (performance.now() - t0)));
-  }
-}
-
-export class LevelStore implements MailStore, MailStoreAdmin {
+export class MailEngine implements MailStore, MailStoreAdmin {
   private readonly commits: CommitQueue;
   private readonly bodyIds = new BodyIdSource();
   private readonly accounts = new Map<string, Account>();
@@ -103,11 +61,11 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   private readonly retentionMs: number;
   private readonly expungeLogKeep: number;
 
-  private constructor(private readonly db: KvDb, private readonly opts: LevelStoreOptions) {
-    this.commits = new CommitQueue(db, opts.sync);
+  private constructor(private readonly backend: Backend, private readonly opts: EngineOptions) {
+    this.commits = new CommitQueue(backend);
     this.retentionMs = opts.retentionMs ?? 0;
-    this.expungeLogKeep = Math.max(1, opts.expungeLogKeep ?? 10_000);
-    this.reclaimer = new Reclaimer(db, {
+    this.expungeLogKeep = Math.max(1, opts.expungeLogKeep ?? DEFAULT_EXPUNGE_LOG_KEEP);
+    this.reclaimer = new Reclaimer(backend, {
       retentionMs: this.retentionMs,
       gate: opts.reclaimGate,
       stepKeys: opts.reclaimStepKeys,
@@ -116,12 +74,11 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     });
   }
 
-  static async open(db: KvDb, opts: LevelStoreOptions): Promise<LevelStore> {
-    await db.open();
-    const store = new LevelStore(db, opts);
-    const c = await db.get(COUNTERS_KEY);
-    if (c) store.counters = decodeJson<Counters>(c);
-    store.nextReclaimSeq = (await store.reclaimer.start()) + 1;
+  static async open(backend: Backend, opts: EngineOptions = {}): Promise<MailEngine> {
+    const state = await backend.open();
+    const store = new MailEngine(backend, opts);
+    if (state.counters) store.counters = { ...state.counters };
+    store.nextReclaimSeq = store.reclaimer.start(state.reclaimQueue) + 1;
     return store;
   }
 
@@ -139,20 +96,10 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   }
 
   private async loadAccount(user: string): Promise<Account> {
-    const rec = await this.read(() => this.db.get(userKey(user)));
-    if (!rec) throw new UnknownUserError(user);
+    const stored = await this.read(() => this.backend.load(user));
+    if (!stored) throw new UnknownUserError(user);
     const boxes = new Map<string, MailboxIndex>();
-    const records: MailboxRecord[] = [];
-    await this.read(async () => {
-      for await (const [, v] of this.db.iterator(mailboxRange(user))) records.push(decodeJson<MailboxRecord>(v));
-      for (const r of records) {
-        const metas: MessageMeta[] = [];
-        for await (const [, v] of this.db.iterator(messageRange(r.id))) metas.push(decodeMeta(v));
-        const log: number[] = [];
-        for await (const k of this.db.keys(expungeLogRange(r.id))) log.push(modseqOfExpungeLogKey(k));
-        boxes.set(r.name, new MailboxIndex(r, metas, log));
-      }
-    });
+    for (const b of stored) boxes.set(b.record.name, new MailboxIndex(b.record, b.messages, b.expungeLog));
     const acct: Account = { name: user, boxes };
     // A concurrent ensureUser may have created it meanwhile; the first one loaded wins.
     const raced = this.accounts.get(user);
@@ -161,7 +108,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     return acct;
   }
 
-  /** Wraps a database read so that an I/O failure surfaces as a temporary store error. */
+  /** Wraps a backend read so that an I/O failure surfaces as a temporary store error. */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('store is closed');
     try {
@@ -187,7 +134,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   }
 
   private writeCounters(tx: Tx): void {
-    tx.put(COUNTERS_KEY, encodeJson(this.counters));
+    tx.write({ t: 'counters', counters: { ...this.counters } });
   }
 
   async ensureUser(user: string): Promise<void> {
@@ -200,10 +147,10 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     await this.commits.run((tx) => {
       if (this.accounts.has(user)) return;
       const boxes = new Map<string, MailboxIndex>();
-      tx.put(userKey(user), encodeJson({ created: Date.now() }));
+      tx.write({ t: 'putUser', user, created: Date.now() });
       for (const d of DEFAULT_MAILBOXES) {
         const r = this.newMailboxRecord(d.name, d.specialUse);
-        tx.put(mailboxKey(user, r.name), encodeJson(r));
+        tx.write({ t: 'putMailbox', user, record: r });
         boxes.set(r.name, new MailboxIndex(r, []));
       }
       this.writeCounters(tx);
@@ -211,12 +158,8 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     }, true);
   }
 
-  async listUsers(): Promise<string[]> {
-    const out: string[] = [];
-    await this.read(async () => {
-      for await (const k of this.db.keys(USER_RANGE)) out.push(k.slice(2));
-    });
-    return out;
+  listUsers(): Promise<string[]> {
+    return this.read(() => this.backend.listUsers());
   }
 
   async listMailboxes(user: string): Promise<MailboxInfo[]> {
@@ -241,7 +184,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
         const path = parts.slice(0, i).join(DELIMITER);
         if (acct.boxes.has(path)) continue;
         const r = this.newMailboxRecord(path, i === parts.length ? opts.specialUse : undefined);
-        tx.put(mailboxKey(user, path), encodeJson(r));
+        tx.write({ t: 'putMailbox', user, record: r });
         created.push(new MailboxIndex(r, []));
       }
       this.writeCounters(tx);
@@ -259,8 +202,8 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     const item: ReclaimItem = { t: 'mailbox', m: box.record.id, at: Date.now() };
     await this.commits.run((tx) => {
       if (acct.boxes.get(box.record.name) !== box) throw new MailboxNotFoundError(name);
-      tx.del(mailboxKey(user, box.record.name));
-      tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(item));
+      tx.write({ t: 'delMailbox', user, name: box.record.name });
+      tx.write({ t: 'queueReclaim', owner: user, seq: this.nextReclaimSeq++, item });
       tx.onCommit(() => {
         acct.boxes.delete(box.record.name);
         this.emit(box, { type: 'deleted', mailboxId: box.record.id });
@@ -274,9 +217,9 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     await this.commits.run((tx) => {
       const boxes = [...acct.boxes.values()];
       const items: ReclaimItem[] = boxes.map((b) => ({ t: 'mailbox', m: b.record.id, at: Date.now() }));
-      tx.del(userKey(user));
-      for (const b of boxes) tx.del(mailboxKey(user, b.record.name));
-      for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
+      tx.write({ t: 'delUser', user });
+      for (const b of boxes) tx.write({ t: 'delMailbox', user, name: b.record.name });
+      for (const item of items) tx.write({ t: 'queueReclaim', owner: user, seq: this.nextReclaimSeq++, item });
       tx.onCommit(() => {
         this.accounts.delete(user);
         for (const b of boxes) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
@@ -305,8 +248,8 @@ export class LevelStore implements MailStore, MailStoreAdmin {
       const renamed = moving.map((b) => ({ box: b, record: { ...b.record, name: target + b.record.name.slice(oldName.length) } }));
       for (const r of renamed) if (acct.boxes.has(r.record.name)) throw new MailboxExistsError(r.record.name);
       for (const r of renamed) {
-        tx.del(mailboxKey(user, r.box.record.name));
-        tx.put(mailboxKey(user, r.record.name), encodeJson(r.record));
+        tx.write({ t: 'delMailbox', user, name: r.box.record.name });
+        tx.write({ t: 'putMailbox', user, record: r.record });
       }
       tx.onCommit(() => {
         for (const r of renamed) acct.boxes.delete(r.box.record.name);
@@ -322,7 +265,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     const box = await this.box(user, name);
     await this.commits.run((tx) => {
       const record = { ...box.record, subscribed };
-      tx.put(mailboxKey(user, record.name), encodeJson(record));
+      tx.write({ t: 'putMailbox', user, record });
       tx.onCommit(() => box.commitRecord({ ...box.record, subscribed }));
     }, true);
   }
@@ -335,45 +278,27 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   }
 
   async *readBody(bodyId: string, start = 0, end = Infinity): AsyncIterable<Buffer> {
-    // Chunk keys are known, so each chunk is one point lookup: far cheaper than opening an iterator
-    // per message when a FETCH streams thousands of small bodies.
-    if (end <= start) return;
-    const first = Math.floor(start / BODY_CHUNK);
-    for (let c = first; c * BODY_CHUNK < end; c++) {
-      const piece = bodyPiece(bodyId, c, first, start, end, await this.read(() => this.db.get(bodyChunkKey(bodyId, c))));
-      if (piece.bytes.length) yield piece.bytes;
-      if (piece.last) return;
+    // Window after window until the backend hands back less than asked: the body's end.
+    for (let from = start; from < end; from += STREAM_WINDOW) {
+      const to = Math.min(end, from + STREAM_WINDOW);
+      const [chunks] = await this.readBodies([{ bodyId, start: from, end: to }]);
+      let got = 0;
+      for (const c of chunks!) {
+        got += c.length;
+        yield c;
+      }
+      if (got < to - from) return;
     }
   }
 
-  async readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]> {
-    // One getMany for every chunk of every range: a round trip through LevelDB's thread costs about
-    // as much as copying 50 KB, so per-message lookups dominated FETCH of small bodies.
-    const spans = ranges.map((r) => {
-      if (!Number.isFinite(r.end)) throw new RangeError('readBodies reads finite ranges only');
-      const first = Math.floor(r.start / BODY_CHUNK);
-      return { first, count: r.end > r.start ? Math.ceil(r.end / BODY_CHUNK) - first : 0 };
-    });
-    const keys = ranges.flatMap((r, i) => Array.from({ length: spans[i]!.count }, (_, c) => bodyChunkKey(r.bodyId, spans[i]!.first + c)));
-    const values = keys.length ? await this.read(() => this.db.getMany(keys)) : [];
-    let k = 0;
-    return ranges.map((r, i) => {
-      const { first, count } = spans[i]!;
-      const out: Buffer[] = [];
-      let last = false;
-      for (let c = first; c < first + count; c++, k++) {
-        if (last) continue;
-        const piece = bodyPiece(r.bodyId, c, first, r.start, r.end, values[k]);
-        if (piece.bytes.length) out.push(piece.bytes);
-        last = piece.last;
-      }
-      return out;
-    });
+  readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]> {
+    for (const r of ranges) if (!Number.isFinite(r.end)) throw new RangeError('readBodies reads finite ranges only');
+    return ranges.length ? this.read(() => this.backend.readBodyRanges(ranges)) : Promise.resolve([]);
   }
 
   async readSummary(bodyId: string): Promise<unknown> {
-    const v = await this.read(() => this.db.get(summaryKey(bodyId)));
-    if (v) return decodeJson(v);
+    const v = await this.read(() => this.backend.readSummary(bodyId));
+    if (v !== undefined) return v;
     if (!this.opts.analyzer) return undefined;
     // Stored before an analyzer existed: derive it now (costly, but only for such messages).
     const chunks: Buffer[] = [];
@@ -384,10 +309,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   async changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince> {
     const box = await this.box(user, mailbox);
     const changed = box.all().filter((m) => m.modseq > modseq);
-    const vanished: number[] = [];
-    await this.read(async () => {
-      for await (const [, v] of this.db.iterator(expungeLogRange(box.record.id, modseq))) for (const uid of decodeJson<number[]>(v)) vanished.push(uid);
-    });
+    const vanished = await this.read(() => this.backend.expungedSince(box.record.id, modseq));
     return { changed, vanished: vanished.sort((a, b) => a - b), complete: modseq >= (box.record.expungeHorizon ?? 0) };
   }
 
@@ -410,10 +332,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   // ---- writing --------------------------------------------------------------------------------
 
   private writeBody(tx: Tx, bodyId: string, raw: RawMessage, summary: unknown): void {
-    for (let i = 0, c = 0; i < raw.length || c === 0; i += BODY_CHUNK, c++) {
-      tx.put(bodyChunkKey(bodyId, c), raw.subarray(i, Math.min(raw.length, i + BODY_CHUNK)));
-    }
-    if (summary !== undefined) tx.put(summaryKey(bodyId), encodeJson(summary));
+    tx.write({ t: 'putBody', bodyId, raw, summary });
   }
 
   /** Adds one message record to a mailbox inside a transaction; visible after commit. */
@@ -429,8 +348,8 @@ export class LevelStore implements MailStore, MailStoreAdmin {
       uidl: opts.uidl ?? `${box.record.uidValidity}.${uid}`,
       bodyId,
     };
-    tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
-    tx.put(refKey(bodyId, box.record.id, uid), Buffer.alloc(0));
+    tx.write({ t: 'putMessage', mailboxId: box.record.id, meta });
+    tx.write({ t: 'addRef', bodyId, mailboxId: box.record.id, uid });
     tx.stage(box, uid, meta);
     this.writeRecord(tx, user, box);
     return meta;
@@ -438,9 +357,11 @@ export class LevelStore implements MailStore, MailStoreAdmin {
 
   /** Persists the mailbox counters as allocated so far; the last write in a round wins. */
   private writeRecord(tx: Tx, user: string, box: MailboxIndex): void {
-    tx.put(mailboxKey(user, box.record.name), encodeJson({
-      ...box.record, uidNext: box.nextUid, highestModseq: box.nextModseq - 1, expungeHorizon: box.expungeHorizon || undefined,
-    }));
+    tx.write({
+      t: 'putMailbox',
+      user,
+      record: { ...box.record, uidNext: box.nextUid, highestModseq: box.nextModseq - 1, expungeHorizon: box.expungeHorizon || undefined },
+    });
   }
 
   private publishAdded(tx: Tx, box: MailboxIndex, metas: MessageMeta[]): void {
@@ -532,7 +453,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
       const next = applyFlags(cur.flags, mode, flags);
       if (sameFlags(next, cur.flags)) continue;
       const meta: MessageMeta = { ...cur, flags: next, modseq: box.allocModseq() };
-      tx.put(messageKey(box.record.id, uid), encodeMeta(meta));
+      tx.write({ t: 'putMessage', mailboxId: box.record.id, meta });
       tx.stage(box, uid, meta);
       updated.push(meta);
     }
@@ -554,21 +475,20 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
       const cur = tx.meta(box, uid);
       if (!cur) continue;
-      tx.del(messageKey(box.record.id, uid));
-      tx.del(refKey(cur.bodyId, box.record.id, uid));
+      tx.write({ t: 'unlink', mailboxId: box.record.id, uid, bodyId: cur.bodyId });
       tx.stage(box, uid, null);
       gone.push(cur);
     }
     if (gone.length === 0) return gone;
     const modseq = box.allocModseq();
     const goneUids = gone.map((m) => m.uid);
-    tx.put(expungeLogKey(box.record.id, modseq), encodeJson(goneUids));
+    tx.write({ t: 'logExpunge', mailboxId: box.record.id, modseq, uids: goneUids });
     // The log keeps a fixed number of records per mailbox, so its size and this write's cost stay
     // bounded; a client resyncing from before the horizon is told so (ChangesSince.complete).
     box.expungeLog.push(modseq);
     while (box.expungeLog.length > this.expungeLogKeep) {
       const old = box.expungeLog.shift()!;
-      tx.del(expungeLogKey(box.record.id, old));
+      tx.write({ t: 'dropExpungeLog', mailboxId: box.record.id, modseq: old });
       box.expungeHorizon = Math.max(box.expungeHorizon, old);
     }
     const horizon = box.expungeHorizon;
@@ -580,7 +500,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
           from: { mailboxId: box.record.id, flags: m.flags, internalDate: m.internalDate },
         }))
       : [];
-    for (const it of items) tx.put(reclaimKey(user, this.nextReclaimSeq++), encodeJson(it));
+    for (const item of items) tx.write({ t: 'queueReclaim', owner: user, seq: this.nextReclaimSeq++, item });
     tx.onCommit(() => {
       box.remove(goneUids);
       box.commitRecord({
@@ -589,7 +509,7 @@ export class LevelStore implements MailStore, MailStoreAdmin {
         expungeHorizon: Math.max(box.record.expungeHorizon ?? 0, horizon) || undefined,
       });
       this.emit(box, { type: 'expunge', mailboxId: box.record.id, uids: goneUids, modseq });
-      this.reclaimer.queued(user, items, { mailboxId: box.record.id, count: gone.length });
+      this.reclaimer.queued(user, items);
     });
     return gone;
   }
@@ -658,22 +578,19 @@ export class LevelStore implements MailStore, MailStoreAdmin {
   async undelete(user: string, since = 0): Promise<number> {
     const acct = await this.account(user);
     // Items close to their reclaim time are left alone, so the reclaimer and undelete never race.
-    const horizon = Date.now() - this.retentionMs + 1000;
-    const found: { key: string; item: Extract<ReclaimItem, { t: 'body' }> }[] = [];
-    await this.read(async () => {
-      for await (const [k, v] of this.db.iterator(reclaimRange(user))) {
-        const item = decodeJson<ReclaimItem>(v);
-        if (item.t === 'body' && item.from && item.at >= since && item.at >= horizon) found.push({ key: k, item });
-      }
-    });
+    const horizon = Date.now() - this.retentionMs + UNDELETE_MARGIN_MS;
+    const found: { seq: number; item: Extract<ReclaimItem, { t: 'body' }> }[] = [];
+    for (const { seq, item } of await this.read(() => this.backend.queued(user, Infinity))) {
+      if (item.t === 'body' && item.from && item.at >= since && item.at >= horizon) found.push({ seq, item });
+    }
     if (found.length === 0) return 0;
     return this.commits.run((tx) => {
       const byBox = new Map<MailboxIndex, MessageMeta[]>();
-      for (const { key, item } of found) {
+      for (const { seq, item } of found) {
         const box = [...acct.boxes.values()].find((b) => b.record.id === item.from!.mailboxId) ?? acct.boxes.get(INBOX)!;
         const meta = this.addMessage(tx, user, box, item.b, item.bytes, { flags: item.from!.flags, internalDate: item.from!.internalDate });
         byBox.set(box, [...(byBox.get(box) ?? []), meta]);
-        tx.del(key);
+        tx.write({ t: 'dequeueReclaim', owner: user, seq });
       }
       for (const [box, metas] of byBox) this.publishAdded(tx, box, metas);
       tx.onCommit(() => this.reclaimer.dequeued(user, found.map((f) => f.item)));
@@ -709,25 +626,6 @@ export class LevelStore implements MailStore, MailStoreAdmin {
     await this.commits.idle();
     await this.reclaimer.stop();
     this.closed = true;
-    await this.db.close();
+    await this.backend.close();
   }
 }
-
-/**
- * The part of body chunk `c` that falls in [start, end), and whether it is the body's last chunk.
- * A missing first chunk of a read from 0 means the body is gone; any other missing chunk means the
- * body ended exactly on a chunk boundary.
- */
-function bodyPiece(bodyId: string, c: number, first: number, start: number, end: number, v: Uint8Array | undefined): { bytes: Buffer; last: boolean } {
-  if (!v) {
-    if (c === first && start === 0) throw new MessageGoneError(`message body ${bodyId} is gone`);
-    return { bytes: EMPTY, last: true };
-  }
-  const offset = c * BODY_CHUNK;
-  const chunk = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  const from = Math.max(0, start - offset);
-  const to = Math.max(from, Math.min(chunk.length, end - offset));
-  return { bytes: chunk.subarray(from, to), last: chunk.length < BODY_CHUNK };
-}
-
-const EMPTY = Buffer.alloc(0);

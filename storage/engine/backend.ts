@@ -1,0 +1,78 @@
+// The narrow interface between the engine (storage/engine/) and a place that keeps the data
+// (storage/level/ LevelDB, storage/memory/, later PostgreSQL). The engine owns every rule — UID,
+// modseq and UIDVALIDITY allocation, flags, slices, rename and move semantics, events, the reclaim
+// schedule — and hands a backend only finished facts: a commit is a list of typed changes that must be
+// applied all or nothing, and reads are by keys or ranges the engine already knows.
+// storage/README.md says what a new backend must do and which tests prove it.
+import type { BodyRange, MessageMeta, RawMessage } from '../types.ts';
+import type { Counters, MailboxRecord, QueuedReclaim, ReclaimItem } from './records.ts';
+
+/** One change of a commit. A backend applies a commit's changes in order, all or none. */
+export type Change =
+  /** The store-wide counters (next mailbox id, last UIDVALIDITY), as allocated by the engine. */
+  | { readonly t: 'counters'; readonly counters: Counters }
+  | { readonly t: 'putUser'; readonly user: string; readonly created: number }
+  | { readonly t: 'delUser'; readonly user: string }
+  /** Creates or replaces a mailbox record (its name is part of its identity: a rename is del + put). */
+  | { readonly t: 'putMailbox'; readonly user: string; readonly record: MailboxRecord }
+  | { readonly t: 'delMailbox'; readonly user: string; readonly name: string }
+  /** A message's bytes and the analyzer's summary of them; shared by every message with its id. */
+  | { readonly t: 'putBody'; readonly bodyId: string; readonly raw: RawMessage; readonly summary: unknown }
+  /** Creates or replaces a live message (a flag change replaces it). */
+  | { readonly t: 'putMessage'; readonly mailboxId: number; readonly meta: MessageMeta }
+  /** Marks a body as used by a live message, for the reclaimer's `referenced`. */
+  | { readonly t: 'addRef'; readonly bodyId: string; readonly mailboxId: number; readonly uid: number }
+  /** Removes a live message and its reference marker. */
+  | { readonly t: 'unlink'; readonly mailboxId: number; readonly uid: number; readonly bodyId: string }
+  /** UIDs expunged at a modseq (QRESYNC VANISHED). */
+  | { readonly t: 'logExpunge'; readonly mailboxId: number; readonly modseq: number; readonly uids: readonly number[] }
+  /** Forgets one expunge-log record, or every record of the mailbox when modseq is absent. */
+  | { readonly t: 'dropExpungeLog'; readonly mailboxId: number; readonly modseq?: number }
+  | { readonly t: 'queueReclaim'; readonly owner: string; readonly seq: number; readonly item: ReclaimItem }
+  | { readonly t: 'dequeueReclaim'; readonly owner: string; readonly seq: number }
+  /** Frees a body that no live message uses any more (its bytes and its summary). */
+  | { readonly t: 'dropBody'; readonly bodyId: string; readonly bytes: number };
+
+/** One mailbox as stored: its record, live messages in UID order, and its expunge-log modseqs. */
+export interface StoredMailbox {
+  readonly record: MailboxRecord;
+  readonly messages: MessageMeta[];
+  readonly expungeLog: number[];
+}
+
+/** What the engine needs when it opens: counters and the durable reclaim queue to resume from. */
+export interface BackendState {
+  readonly counters: Counters | undefined;
+  readonly reclaimQueue: readonly QueuedReclaim[];
+}
+
+export interface Backend {
+  open(): Promise<BackendState>;
+  /** The account's mailboxes, or undefined when there is no such account. */
+  load(user: string): Promise<StoredMailbox[] | undefined>;
+  /**
+   * Applies the changes atomically. `durable`: on stable storage before it resolves (invariant 3);
+   * reclaim steps ask for less, since they are redone from the durable queue after a crash.
+   */
+  commit(changes: readonly Change[], opts: { durable: boolean }): Promise<void>;
+  /**
+   * Bytes [start, end) of each body, as chunks in order. A range past a body's end is cut short (the
+   * engine streams a body of unknown length by asking window after window); a body that is gone
+   * throws MessageGoneError when its range starts at 0.
+   */
+  readBodyRanges(ranges: readonly BodyRange[]): Promise<Buffer[][]>;
+  /** The summary stored with the body (undefined if it was stored without one). */
+  readSummary(bodyId: string): Promise<unknown>;
+  /** UIDs logged as expunged in the mailbox above this modseq. */
+  expungedSince(mailboxId: number, modseq: number): Promise<number[]>;
+  /** The first `limit` items of an account's reclaim queue, in queue order. */
+  queued(owner: string, limit: number): Promise<QueuedReclaim[]>;
+  /** Up to `limit` messages still filed under a deleted mailbox, for the reclaimer to unlink. */
+  leftInMailbox(mailboxId: number, limit: number): Promise<MessageMeta[]>;
+  /** The bodies among these that a live message still uses. */
+  referenced(bodyIds: readonly string[]): Promise<Set<string>>;
+  listUsers(): Promise<string[]>;
+  /** Housekeeping after the reclaimer's round (LevelDB compacts ranges full of tombstones). */
+  compact?(): Promise<void>;
+  close(): Promise<void>;
+}
