@@ -21,6 +21,7 @@ import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { flagList, internalDate } from '../responses.ts';
 import { byUid, bySequence, parseSequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
+import type { SelectedMailbox } from '../selected-mailbox.ts';
 import { vanishedSince } from './select-commands.ts';
 
 const BATCH = 256;
@@ -279,6 +280,44 @@ class ResponseWriter {
   }
 }
 
+/** Streams the messages' answers in batches; true when some were expunged meanwhile (and skipped). */
+async function writeMessages(
+  s: ImapSession, view: SelectedMailbox, indexes: readonly number[], items: readonly FetchItem[], withSummary: boolean, withModseq: boolean,
+): Promise<boolean> {
+  const out = new ResponseWriter(s);
+  let gone = false;
+  let batch: Prepared[] = [];
+  let held = 0;
+  const write = async () => {
+    const rendered = batch.map((p) => render(p, items, withModseq));
+    let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered));
+    try {
+      await ahead.ready();
+    } catch (err) {
+      // Expunged elsewhere and reclaimed meanwhile: stream one by one, which stops at that message.
+      if (!(err instanceof MessageGoneError)) throw err;
+      ahead = undefined;
+    }
+    for (const pieces of rendered) await out.add(pieces, ahead);
+    await out.flush();
+    batch = [];
+    held = 0;
+  };
+  for (const i of indexes) {
+    try {
+      const p = await prepare(s, i + 1, view.messages[i]!, items, withSummary);
+      batch.push(p);
+      held += p.held;
+    } catch (err) {
+      if (!(err instanceof MessageGoneError)) throw err;
+      gone = true;
+    }
+    if (batch.length >= BATCH || held >= BATCH_BINARY_BYTES) await write();
+  }
+  await write();
+  return gone;
+}
+
 async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Promise<string> {
   const view = s.selected!;
   const set = parseSequenceSet(atom(cmd.args[0], 'sequence set'));
@@ -289,68 +328,33 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   if (withModseq) s.enabled.add('CONDSTORE');
   let indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
   if (plan.changedSince !== undefined) indexes = indexes.filter((i) => view.messages[i]!.modseq > plan.changedSince!);
-  if (plan.vanished) {
-    if (!byUidSet || !s.enabled.has('QRESYNC')) throw new ParseError('VANISHED needs UID FETCH and ENABLE QRESYNC');
-    const changes = await s.ctx.store.changesSince(s.user!, view.name, plan.changedSince!);
-    const gone = vanishedSince(view, changes, set);
-    if (gone) s.send(`* VANISHED (EARLIER) ${gone}`);
-  }
-
-  // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
-  if (!view.readOnly && items.some(readsBody)) {
-    const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
-    if (unseen.length) {
-      const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
-      view.applyOwn(r.updated);
-      if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
-    }
-  }
-
+  if (plan.vanished && (!byUidSet || !s.enabled.has('QRESYNC'))) throw new ParseError('VANISHED needs UID FETCH and ENABLE QRESYNC');
   const withSummary = needsSummary(items);
   const touchesStore = withSummary || items.some((i) => i.kind === 'section' || i.kind === 'binary');
-  let gone = false;
-  const out = new ResponseWriter(s);
-  const run = async () => {
-    let batch: Prepared[] = [];
-    let held = 0;
-    const write = async () => {
-      const rendered = batch.map((p) => render(p, items, withModseq));
-      let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered));
-      try {
-        await ahead.ready();
-      } catch (err) {
-        // Expunged elsewhere and reclaimed meanwhile: stream one by one, which stops at that message.
-        if (!(err instanceof MessageGoneError)) throw err;
-        ahead = undefined;
-      }
-      for (const pieces of rendered) await out.add(pieces, ahead);
-      await out.flush();
-      batch = [];
-      held = 0;
-    };
-    for (let n = 0; n < indexes.length; n++) {
-      const i = indexes[n]!;
-      try {
-        const p = await prepare(s, i + 1, view.messages[i]!, items, withSummary);
-        batch.push(p);
-        held += p.held;
-      } catch (err) {
-        if (!(err instanceof MessageGoneError)) throw err;
-        gone = true;
-      }
-      if (batch.length >= BATCH || held >= BATCH_BINARY_BYTES) await write();
-    }
-    await write();
-  };
   const name = byUidSet ? 'UID FETCH' : 'FETCH';
-  const meta = async () => {
-    if (view.isSharedSnapshot && indexes.length === view.messages.length) {
+  // Admission first, side effects after: a refused FETCH has sent no VANISHED and set no \Seen.
+  const admitted = <T>(work: () => Promise<T>) => (touchesStore || indexes.length > HEAVY_META_LINES ? s.heavy(name, work) : work());
+  let gone = false;
+  await admitted(async () => {
+    if (plan.vanished) {
+      const changes = await s.ctx.store.changesSince(s.user!, view.name, plan.changedSince!);
+      const vanished = vanishedSince(view, changes, set);
+      if (vanished) s.send(`* VANISHED (EARLIER) ${vanished}`);
+    }
+    // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
+    if (!view.readOnly && items.some(readsBody)) {
+      const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
+      if (unseen.length) {
+        const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
+        view.applyOwn(r.updated);
+        if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
+      }
+    }
+    if (touchesStore) gone = await writeMessages(s, view, indexes, items, withSummary, withModseq);
+    else if (view.isSharedSnapshot && indexes.length === view.messages.length) {
       if (!s.write(wholeMailboxMetaLines(view.messages, items, withModseq))) await s.drained();
     } else await writeMetaLines(s, view.messages, indexes, items, withModseq);
-  };
-  if (touchesStore) await s.heavy(name, run);
-  else if (indexes.length > HEAVY_META_LINES) await s.heavy(name, meta);
-  else await meta();
+  });
   if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
   return `${byUidSet ? 'UID ' : ''}FETCH completed`;
 }
