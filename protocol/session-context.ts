@@ -19,6 +19,11 @@ export interface Refusal {
 
 export interface Admitted {
   readonly refused: false;
+  /**
+   * A session's admission: call when it has started (logged in). Until then it counts as waiting
+   * work, and accept → started is the session-start latency the governor watches.
+   */
+  started(): void;
   /** Call once when the admitted unit (a session) ends. */
   release(): void;
 }

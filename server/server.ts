@@ -10,11 +10,11 @@ import type { Logger, SessionContext } from '../protocol/session-context.ts';
 import { openStore } from '../storage/index.ts';
 import type { MailStore } from '../storage/types.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
-import { Governor, type GovernorOptions } from './governor/index.ts';
+import { Governor, NO_SHEDDING, type GovernorOptions } from './governor/index.ts';
 import { startIngress, toCrlf } from './ingress/index.ts';
 import { listen, type Listener } from './listeners.ts';
 import { createLogger, type LogLevel } from './logger.ts';
-import { Metrics, startMetricsServer } from './metrics/index.ts';
+import { Metrics, startMetricsServer, timedStore } from './metrics/index.ts';
 import { UserDirectory } from './users/index.ts';
 
 export interface ServerOptions {
@@ -35,7 +35,11 @@ export interface ServerOptions {
   maxMessageSize?: number;
   /** Inactivity after which a session is closed, ms (default 10 minutes, RFC 1939). */
   idleTimeoutMs?: number;
-  governor?: Partial<GovernorOptions>;
+  /**
+   * Admission control (see README, Overload). The defaults never refuse a bounded set of clients that
+   * wait for their answers, however busy the machine; `false` turns every limit and all shedding off.
+   */
+  governor?: Partial<GovernorOptions> | false;
   chaos?: Partial<ChaosSettings>;
   /** How long close() lets open sessions finish before cutting them, ms. */
   drainMs?: number;
@@ -87,7 +91,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const log = createLogger(opts.logLevel ?? 'silent');
   const maxMessageSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
   const metrics = new Metrics();
-  const governor = new Governor(opts.governor ?? {}, metrics);
+  const governor = new Governor(opts.governor === false ? NO_SHEDDING : opts.governor ?? {}, metrics, undefined, true, log);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const inner = await openStore({
     ...(opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
@@ -96,8 +100,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     retentionMs: opts.retentionMs,
     onBackgroundError: (err) => log.error({ err }, 'reclaim step failed; retrying after a pause'),
   });
-  const chaos = new ChaosStore(inner, governor, opts.chaos ?? {}, metrics);
-  const store: MailStore = chaos;
+  const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
+  const store: MailStore = timedStore(chaos, governor, metrics);
   const users = opts.dataDir ? await UserDirectory.open(opts.dataDir) : UserDirectory.inMemory();
   const ensure = (name: string) => store.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
   users.onAdded((name) => void ensure(name));
@@ -130,8 +134,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let ready = false;
   try {
-    listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, ctx)));
-    listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, ctx)));
+    listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, ctx), governor));
+    listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, ctx), governor));
     ingress = await startIngress({
       host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store, users, governor, log, maxMessageSize,
     });

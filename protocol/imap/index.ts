@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { SessionContext } from '../session-context.ts';
 import { ImapSession } from './session.ts';
 
-export function handleImapConnection(socket: Socket, ctx: SessionContext): void {
-  new ImapSession(socket, ctx).start();
+/** False when the governor refused the connection (the listener charges refusals to its budget). */
+export function handleImapConnection(socket: Socket, ctx: SessionContext): boolean {
+  return new ImapSession(socket, ctx).start();
 }

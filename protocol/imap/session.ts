@@ -42,15 +42,18 @@ export class ImapSession {
     });
   }
 
-  start(): void {
+  /** Greets the client, or refuses it and returns false. */
+  start(): boolean {
     const s = this.socket;
-    s.on('error', () => this.close());
-    s.on('close', () => this.close());
     const admission = this.ctx.governor.admitSession('imap', s.remoteAddress ?? '');
     if (admission.refused) {
+      // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
+      s.on('error', () => undefined);
       s.end(`* BYE [UNAVAILABLE] ${admission.text}\r\n`);
-      return;
+      return false;
     }
+    s.on('error', () => this.close());
+    s.on('close', () => this.close());
     this.sessionAdmission = admission;
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('* BYE idle for too long, closing');
@@ -58,6 +61,7 @@ export class ImapSession {
     });
     s.on('data', (d: Buffer) => this.onEvents(this.reader.push(d)));
     this.send(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.ctx.serverName} IMAP4rev1 ready`);
+    return true;
   }
 
   /**
@@ -228,6 +232,7 @@ export class ImapSession {
   loggedIn(user: string, admission: Admitted): void {
     this.user = user;
     this.loginAdmission = admission;
+    this.sessionAdmission?.started();
     this.state = 'authenticated';
     this.socket.setTimeout(Math.max(this.ctx.idleTimeoutMs, AUTHENTICATED_IDLE_MS));
   }

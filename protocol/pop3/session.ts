@@ -49,15 +49,18 @@ export class Pop3Session implements BodyWriter {
 
   constructor(private readonly socket: Socket, private readonly ctx: SessionContext) {}
 
-  start(): void {
+  /** Greets the client, or refuses it and returns false. */
+  start(): boolean {
     const s = this.socket;
-    s.on('error', () => this.close());
-    s.on('close', () => this.close());
     const admission = this.ctx.governor.admitSession('pop3', s.remoteAddress ?? '');
     if (admission.refused) {
+      // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
+      s.on('error', () => undefined);
       s.end(`-ERR [SYS/TEMP] ${admission.text}\r\n`);
-      return;
+      return false;
     }
+    s.on('error', () => this.close());
+    s.on('close', () => this.close());
     this.sessionAdmission = admission;
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('-ERR autologout: idle for too long');
@@ -65,6 +68,7 @@ export class Pop3Session implements BodyWriter {
     });
     s.on('data', (d: Buffer) => this.onData(d));
     this.send(`+OK ${this.ctx.serverName} POP3 server ready`);
+    return true;
   }
 
   private onData(d: Buffer): void {
@@ -204,6 +208,8 @@ export class Pop3Session implements BodyWriter {
 
   private async login(user: string, password: string, authzid?: string): Promise<void> {
     const name = await this.ctx.auth.verify(user, password);
+    // Gone while the password was checked: take no slot that close() could no longer give back.
+    if (this.isClosed) return;
     if (!name || (authzid && authzid !== user && authzid !== name)) return this.loginFailed();
     const admission = this.ctx.governor.admitLogin('pop3', name, this.socket.remoteAddress ?? '');
     if (admission.refused) {
@@ -215,7 +221,9 @@ export class Pop3Session implements BodyWriter {
       admission.release();
       throw err;
     }
+    if (this.isClosed) return admission.release();
     this.loginAdmission = admission;
+    this.sessionAdmission?.started();
     this.user = name;
     this.state = 'transaction';
     const live = this.snapshot.messages;
@@ -392,6 +400,11 @@ export class Pop3Session implements BodyWriter {
   /** An answer that failed after its first line cannot be finished: cut the connection. */
   abort(): void {
     this.socket.destroy();
+  }
+
+  /** A getter, so that a check after an await is not narrowed away by the one before it. */
+  private get isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   private end(): void {

@@ -1,3 +1,3 @@
-// Fault injection (latency, failures, forced shedding) and store instrumentation.
+// Fault injection: latency, failures, forced shedding.
 export { ChaosStore, NO_CHAOS, parseChaos } from './chaos-store.ts';
 export type { ChaosSettings } from './chaos-store.ts';

@@ -3,6 +3,10 @@
 // turn (invariant 8). Each item has a deadline; one that cannot START before it is refused with
 // OverloadedError — before the protocol has written a byte of its answer. Started work always runs
 // to the end. Sojourn times (enqueue → start) feed the CoDel detector.
+//
+// The per-account share and the deadline refuse only while `mayShed` says arrivals outran service:
+// a closed loop of clients (imaptest's fifty on one account, say) waits its turn however long the
+// turns take, instead of being told to come back — coming back would only add to the load.
 import { OverloadedError } from '../../protocol/session-context.ts';
 
 export interface QueueOptions {
@@ -20,7 +24,7 @@ interface Item {
   user: string;
   enqueued: number;
   start: () => void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 export type Clock = () => number;
@@ -37,6 +41,7 @@ export class AdmissionQueue {
     private readonly opts: QueueOptions,
     private readonly onSojourn: (ms: number) => void,
     private readonly now: Clock = () => performance.now(),
+    private readonly mayShed: () => boolean = () => true,
   ) {}
 
   get depth(): number {
@@ -49,7 +54,7 @@ export class AdmissionQueue {
 
   async run<T>(user: string, work: () => Promise<T>): Promise<T> {
     const mine = this.active.get(user) ?? 0;
-    if (mine >= this.opts.maxPerUser) throw new OverloadedError('too many commands in progress for this account');
+    if (mine >= this.opts.maxPerUser && this.mayShed()) throw new OverloadedError('too many commands in progress for this account');
     this.active.set(user, mine + 1);
     try {
       if (this.running < this.opts.concurrency && this.queued === 0) {
@@ -78,11 +83,16 @@ export class AdmissionQueue {
         user,
         enqueued: this.now(),
         start: resolve,
-        timer: setTimeout(() => {
-          this.remove(item);
-          reject(new OverloadedError('waited too long for a turn'));
-        }, this.opts.deadlineMs),
       };
+      const expire = () => {
+        if (!this.mayShed()) {
+          item.timer = setTimeout(expire, this.opts.deadlineMs);
+          return;
+        }
+        this.remove(item);
+        reject(new OverloadedError('waited too long for a turn'));
+      };
+      item.timer = setTimeout(expire, this.opts.deadlineMs);
       let q = this.perUser.get(user);
       if (!q) {
         this.perUser.set(user, (q = []));

@@ -1,15 +1,30 @@
 // The one place that decides admission (invariant 6). Protocol code asks; it never decides alone.
 //
-// Signals: admission-queue sojourn (CoDel), event-loop delay, storage latency, session counts.
+// Busy is not overloaded (invariant 10). A bounded set of clients that each wait for their answer
+// (a closed loop) cannot overload the server however slow it runs: every new session or command
+// follows the end of an earlier one, so the work outstanding never exceeds the number of clients.
+// Overload is arrivals outrunning service: outstanding work grows and waits. So nothing is refused
+// for waiting until the work outstanding — sessions still starting (accepted, not yet logged in)
+// plus heavy commands running or queued — reaches `closedLoopClients`, and then only while that
+// work waits: heavy-command sojourn (CoDel), session-start latency (accept → login, CoDel) or
+// event-loop delay stay above their targets. Event-loop utilization and CPU busy-ness are no signal
+// at all: ten closed-loop clients keep one loop busy all the time, and so does another process on
+// a shared machine. A refused connection adds nothing to what is outstanding, so refusals cannot
+// sustain the state that caused them: a burst of reconnects ends when the burst ends.
+//
+// Refusals are cheap but not free. While they stay within `refusalBudget` of the loop the server
+// refuses with the protocols' codes; beyond it the listeners stop accepting for a moment
+// (accept-gate.ts), which costs the server nothing, and resume as soon as waiting drops.
+//
 // Priorities, highest first: finishing admitted work (never asked: QUIT commits, EXPUNGE, deliveries
-// in flight just run) > authentication of admitted sessions (refused only in severe overload) >
-// new sessions and their heavy reads (refused as soon as overload shows) > background work
-// (the reclaimer runs only when nothing waits).
+// in flight just run) > logins of admitted sessions (refused only when forced) > new sessions and
+// their heavy reads > background work (the reclaimer runs only when nothing waits).
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import {
-  OverloadedError, type Admission, type Governor as GovernorContract, type Protocol, type Refusal,
+  OverloadedError, type Admission, type Governor as GovernorContract, type Logger, type Protocol, type Refusal,
 } from '../../protocol/session-context.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { AcceptGate } from './accept-gate.ts';
 import { AdmissionQueue, type Clock } from './admission-queue.ts';
 import { CoDel } from './codel.ts';
 
@@ -24,73 +39,106 @@ export interface GovernorOptions {
   heavyConcurrency: number;
   /** Heavy commands waiting at most. */
   maxQueued: number;
-  /** Heavy commands of one account running or waiting at most. */
+  /** Heavy commands of one account running or waiting at most, once shedding is allowed at all. */
   maxQueuedPerUser: number;
-  /** How long a heavy command may wait to start, ms. */
+  /** How long a heavy command may wait to start once shedding is allowed, ms. */
   deadlineMs: number;
-  /** CoDel: queue sojourn target and interval, ms. */
+  /** CoDel: heavy-command queue sojourn target and interval, ms. */
   sojournTargetMs: number;
   sojournIntervalMs: number;
-  /** Event-loop delay (p99 over the last sample) that counts as overload, ms. */
+  /** CoDel on session-start latency (accept → logged in): target, ms (interval as above). */
+  startTargetMs: number;
+  /** Event-loop delay (p99 over a 100 ms sample, two samples in a row) that counts as waiting, ms. */
   eventLoopDelayLimitMs: number;
   /**
-   * Share of time the event loop was busy (0–1) that counts as overload. A saturated loop that turns
-   * over quickly (many short callbacks) shows little delay but no idle time: this catches it.
+   * Work outstanding (sessions not yet logged in + heavy commands running or waiting) below which
+   * nothing is refused for waiting: a closed loop of up to this many clients never is.
    */
-  eventLoopUtilizationLimit: number;
+  closedLoopClients: number;
   /** Storage latency (moving average) that counts as overload, ms. */
   storageLatencyLimitMs: number;
+  /** Share of the event loop that refusing connections may take before accepting pauses (0–1). */
+  refusalBudget: number;
+  /** Longest single pause of accepting, ms; it ends sooner once waiting drops. */
+  acceptPauseMs: number;
 }
 
 export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
   maxSessions: 4000,
   maxSessionsPerAddress: 2000,
-  maxSessionsPerUser: 50,
+  maxSessionsPerUser: 100,
   heavyConcurrency: 32,
   maxQueued: 512,
-  maxQueuedPerUser: 32,
+  maxQueuedPerUser: 128,
   deadlineMs: 1000,
   sojournTargetMs: 50,
   sojournIntervalMs: 500,
+  startTargetMs: 250,
   eventLoopDelayLimitMs: 50,
-  eventLoopUtilizationLimit: 0.95,
+  closedLoopClients: 128,
   storageLatencyLimitMs: 1000,
+  refusalBudget: 0.15,
+  acceptPauseMs: 250,
 };
 
-export type OverloadReason = 'forced' | 'queue' | 'event-loop' | 'storage';
+/**
+ * `startServer({ governor: false })`: no limits and no shedding at all — for a test suite that wants
+ * every connection served however it loads the machine. Forced shedding (chaos) still works.
+ */
+export const NO_SHEDDING: Partial<GovernorOptions> = {
+  maxSessions: Infinity,
+  maxSessionsPerAddress: Infinity,
+  maxSessionsPerUser: Infinity,
+  maxQueued: Infinity,
+  maxQueuedPerUser: Infinity,
+  closedLoopClients: Infinity,
+  storageLatencyLimitMs: Infinity,
+  refusalBudget: 1,
+};
+
+export type OverloadReason = 'forced' | 'queue' | 'start' | 'event-loop' | 'storage';
 
 export interface GovernorStats {
   sessions: number;
+  /** Sessions accepted and not yet logged in. */
+  starting: number;
   queued: number;
   running: number;
   overload: OverloadReason | null;
   eventLoopDelayMs: number;
   storageLatencyMs: number;
+  acceptPaused: boolean;
 }
 
 const SAMPLE_MS = 100;
-/** Consecutive slow samples before the event loop counts as overloaded. */
+/** Consecutive slow samples before the event loop counts as waiting. */
 const SLOW_WINDOWS = 2;
 
 export class Governor implements GovernorContract {
   readonly options: GovernorOptions;
+  private readonly acceptGate: AcceptGate;
   private readonly queue: AdmissionQueue;
   private readonly codel: CoDel;
+  private readonly startCodel: CoDel;
   private readonly perAddress = new Map<string, number>();
   private readonly perUser = new Map<string, number>();
   private sessions = 0;
+  private starting = 0;
   private forced = false;
   private eventLoopDelayMs = 0;
   private slowWindows = 0;
-  private lastElu = performance.eventLoopUtilization();
   private storageLatencyMs = 0;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
 
-  constructor(options: Partial<GovernorOptions> = {}, private readonly metrics?: Metrics, now: Clock = () => performance.now(), sample = true) {
+  constructor(
+    options: Partial<GovernorOptions> = {}, private readonly metrics?: Metrics, private readonly now: Clock = () => performance.now(),
+    sample = true, log?: Logger,
+  ) {
     this.options = { ...DEFAULT_GOVERNOR_OPTIONS, ...options };
     const o = this.options;
     this.codel = new CoDel(o.sojournTargetMs, o.sojournIntervalMs, now);
+    this.startCodel = new CoDel(o.startTargetMs, o.sojournIntervalMs, now);
     this.queue = new AdmissionQueue(
       { concurrency: o.heavyConcurrency, maxQueued: o.maxQueued, maxPerUser: o.maxQueuedPerUser, deadlineMs: o.deadlineMs },
       (ms) => {
@@ -98,6 +146,12 @@ export class Governor implements GovernorContract {
         this.metrics?.sojourn.observe(ms / 1000);
       },
       now,
+      () => this.mayShed(),
+    );
+    this.acceptGate = new AcceptGate(
+      { budget: o.refusalBudget, maxPauseMs: o.acceptPauseMs },
+      () => this.overload() !== null,
+      now, metrics, log,
     );
     if (sample) {
       this.histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -111,22 +165,30 @@ export class Governor implements GovernorContract {
     const h = this.histogram!;
     this.eventLoopDelayMs = h.percentile(99) / 1e6;
     h.reset();
-    const elu = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(elu, this.lastElu).utilization;
-    this.lastElu = elu;
-    const slow = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs || busy > this.options.eventLoopUtilizationLimit;
     // Sustained, not a spike: one GC pause must not turn clients away (CoDel's idea, for the loop).
-    this.slowWindows = slow ? this.slowWindows + 1 : 0;
+    this.slowWindows = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs ? this.slowWindows + 1 : 0;
     this.metrics?.eventLoopDelay.set(this.eventLoopDelayMs / 1000);
     this.metrics?.queueDepth.set(this.queue.depth);
+  }
+
+  /** Sessions still starting plus heavy commands running or waiting. */
+  get outstanding(): number {
+    return this.starting + this.queue.inFlight + this.queue.depth;
+  }
+
+  /** More outstanding work than a closed loop of `closedLoopClients` can make: arrivals outran service. */
+  private mayShed(): boolean {
+    return this.forced || this.outstanding >= this.options.closedLoopClients;
   }
 
   /** Why the server counts as overloaded right now, or null. */
   overload(): OverloadReason | null {
     if (this.forced) return 'forced';
-    if (this.codel.overloaded) return 'queue';
-    if (this.slowWindows >= SLOW_WINDOWS) return 'event-loop';
     if (this.storageLatencyMs > this.options.storageLatencyLimitMs) return 'storage';
+    if (!this.mayShed()) return null;
+    if (this.codel.overloaded) return 'queue';
+    if (this.startCodel.overloaded) return 'start';
+    if (this.slowWindows >= SLOW_WINDOWS) return 'event-loop';
     return null;
   }
 
@@ -139,9 +201,19 @@ export class Governor implements GovernorContract {
     return this.forced;
   }
 
-  /** Fed by the instrumented store with each operation's latency. */
+  /** Fed by the timed store with each operation's latency. */
   observeStorage(ms: number): void {
     this.storageLatencyMs = this.storageLatencyMs * 0.9 + ms * 0.1;
+  }
+
+  /** The listeners follow this: closed while refusals exceed their CPU budget (the second tier). */
+  onAcceptChange(fn: (open: boolean) => void): () => void {
+    return this.acceptGate.subscribe(fn);
+  }
+
+  /** The listeners report what refusing a connection cost the loop (the accept gate's budget). */
+  chargeRefusal(ms: number): void {
+    this.acceptGate.charge(ms);
   }
 
   private refuse(point: 'connect' | 'login' | 'command', protocol: Protocol, kind: Refusal['kind'], reason: string, text: string): Refusal {
@@ -157,23 +229,32 @@ export class Governor implements GovernorContract {
     const fromAddr = this.perAddress.get(remoteAddress) ?? 0;
     if (fromAddr >= o.maxSessionsPerAddress) return this.refuse('connect', protocol, 'limit', 'address', 'too many connections from your address');
     this.sessions++;
+    this.starting++;
     this.perAddress.set(remoteAddress, fromAddr + 1);
     this.metrics?.sessions.inc({ protocol });
     this.metrics?.admitted.inc({ point: 'connect', protocol });
+    const accepted = this.now();
+    let starting = true;
+    const started = () => {
+      if (!starting) return;
+      starting = false;
+      this.starting--;
+    };
     return this.admitted(() => {
+      started();
       this.sessions--;
       decrement(this.perAddress, remoteAddress);
       this.metrics?.sessions.dec({ protocol });
+    }, () => {
+      if (!starting) return;
+      started();
+      this.startCodel.observe(this.now() - accepted);
     });
   }
 
   admitLogin(protocol: Protocol, user: string, _remoteAddress: string): Admission {
-    // Logins of sessions already admitted rank above new sessions: only a forced shed or an event
-    // loop far past its limit refuses them.
+    // Logins of sessions already admitted rank above new sessions: only a forced shed refuses them.
     if (this.forced) return this.refuse('login', protocol, 'busy', 'forced', 'server busy, try again later');
-    if (this.slowWindows >= SLOW_WINDOWS && this.eventLoopDelayMs > 2 * this.options.eventLoopDelayLimitMs) {
-      return this.refuse('login', protocol, 'busy', 'event-loop', 'server busy, try again later');
-    }
     const mine = this.perUser.get(user) ?? 0;
     if (mine >= this.options.maxSessionsPerUser) return this.refuse('login', protocol, 'limit', 'user', 'too many sessions for this account');
     this.perUser.set(user, mine + 1);
@@ -205,18 +286,21 @@ export class Governor implements GovernorContract {
   stats(): GovernorStats {
     return {
       sessions: this.sessions,
+      starting: this.starting,
       queued: this.queue.depth,
       running: this.queue.inFlight,
       overload: this.overload(),
       eventLoopDelayMs: this.eventLoopDelayMs,
       storageLatencyMs: this.storageLatencyMs,
+      acceptPaused: this.acceptGate.paused,
     };
   }
 
-  private admitted(release: () => void): Admission {
+  private admitted(release: () => void, started: () => void = () => undefined): Admission {
     let done = false;
     return {
       refused: false,
+      started,
       release() {
         if (done) return;
         done = true;
@@ -228,6 +312,7 @@ export class Governor implements GovernorContract {
   close(): void {
     if (this.sampler) clearInterval(this.sampler);
     this.histogram?.disable();
+    this.acceptGate.close();
   }
 }
 

@@ -54,6 +54,8 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
     onConnect(session, callback) {
       const admission = o.governor.admitSession(protocol as Protocol, session.remoteAddress);
       if (admission.refused) return callback(smtpError(421, `4.3.2 ${admission.text}`));
+      // No login to wait for: its work is measured as DATA in the heavy queue.
+      admission.started();
       releases.set(session.id, () => admission.release());
       callback();
     },

@@ -1,4 +1,5 @@
-// Prometheus metrics and the HTTP endpoint that serves them.
+// Prometheus metrics, the HTTP endpoint that serves them, and the store's timing.
 export { Metrics } from './metrics.ts';
 export { startMetricsServer } from './metrics-server.ts';
 export type { MetricsServer } from './metrics-server.ts';
+export { timedStore } from './timed-store.ts';

@@ -11,6 +11,10 @@ export class Metrics {
   readonly shed = new Counter({
     name: 'tegami_shed_total', help: 'Work refused with a temporary code', labelNames: ['point', 'protocol', 'reason'], registers: [this.registry],
   });
+  readonly acceptPauses = new Counter({
+    name: 'tegami_accept_pauses_total', help: 'Times the listeners stopped accepting because refusals exceeded their CPU budget', registers: [this.registry],
+  });
+  readonly acceptPausedSeconds = new Counter({ name: 'tegami_accept_paused_seconds_total', help: 'Time spent not accepting', registers: [this.registry] });
   readonly sojourn = new Histogram({
     name: 'tegami_queue_sojourn_seconds', help: 'Time heavy commands waited for a turn', buckets: LATENCY_BUCKETS, registers: [this.registry],
   });

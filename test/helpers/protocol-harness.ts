@@ -7,8 +7,8 @@ import { openStore, StoreUnavailableError } from '../../storage/index.ts';
 import type { MailStore } from '../../storage/types.ts';
 
 export const admitAll: Governor = {
-  admitSession: () => ({ refused: false, release() {} }),
-  admitLogin: () => ({ refused: false, release() {} }),
+  admitSession: () => ({ refused: false, started() {}, release() {} }),
+  admitLogin: () => ({ refused: false, started() {}, release() {} }),
   heavy: (_p, _u, _c, work) => work(),
 };
 

@@ -9,6 +9,8 @@ const FAILURE_DELAY_MS = 250;
 
 async function login(s: ImapSession, user: string, password: string, authzid?: string): Promise<string> {
   const name = await s.ctx.auth.verify(user, password);
+  // Gone while the password was checked: take no slot that close() could no longer give back.
+  if (s.isClosed) throw new ImapError('BAD', undefined, 'connection closed');
   if (!name || (authzid && authzid !== user && authzid !== name)) {
     await new Promise((r) => setTimeout(r, FAILURE_DELAY_MS));
     throw new ImapError('NO', 'AUTHENTICATIONFAILED', 'invalid user name or password');

@@ -1,0 +1,113 @@
+// The second shedding tier: stop accepting for a moment when refusing costs too much.
+//
+// A refusal with a code (-ERR [SYS/TEMP], * BYE [UNAVAILABLE]) still costs the loop an accept, a
+// write and a close. At ten times capacity those add up to more than the sessions being served, so
+// while refusals take more than `budget` of the loop (measured over 100 ms windows) the listeners
+// close their listening sockets: the kernel then answers new connections with an immediate
+// "connection refused" — no CPU of ours, and no SYN left unanswered for the client to retry after
+// 1, 3, 7 s as a full backlog would. Merely not calling accept() (pausing reads of the accept queue)
+// would be worse: the kernel completes the handshake, the client waits for a greeting that comes
+// late or never. Accepting resumes as soon as the governor sees no waiting, and after `maxPauseMs`
+// at the latest to look again. One log line when an episode starts, one when it ends.
+import type { Logger } from '../../protocol/session-context.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { Clock } from './admission-queue.ts';
+
+export interface AcceptGateOptions {
+  /** Share of the loop refusals may take (0–1). */
+  budget: number;
+  /** Longest single pause, ms. */
+  maxPauseMs: number;
+}
+
+const WINDOW_MS = 100;
+/** While paused, how often to look whether waiting dropped, ms. */
+const RECHECK_MS = 20;
+/** An episode ends when accepting stayed open this long, ms. */
+const EPISODE_GAP_MS = 5000;
+
+export type AcceptListener = (open: boolean) => void;
+
+export class AcceptGate {
+  private readonly listeners = new Set<AcceptListener>();
+  private windowStart: number;
+  private spentMs = 0;
+  private pausedAt: number | undefined;
+  private recheck: NodeJS.Timeout | undefined;
+  private episode: { since: number; pauses: number; pausedMs: number } | undefined;
+  private episodeEnd: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: AcceptGateOptions,
+    private readonly waiting: () => boolean,
+    private readonly now: Clock,
+    private readonly metrics?: Metrics,
+    private readonly log?: Logger,
+  ) {
+    this.windowStart = now();
+  }
+
+  get paused(): boolean {
+    return this.pausedAt !== undefined;
+  }
+
+  /** `fn(false)` when accepting should stop, `fn(true)` when it may go on. Returns an unsubscribe. */
+  subscribe(fn: AcceptListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** What refusing one connection cost the loop, ms. */
+  charge(ms: number): void {
+    const t = this.now();
+    if (t - this.windowStart >= WINDOW_MS) {
+      this.windowStart = t;
+      this.spentMs = 0;
+    }
+    this.spentMs += ms;
+    if (!this.paused && this.opts.budget < 1 && this.spentMs > this.opts.budget * WINDOW_MS) this.pause(t);
+  }
+
+  private pause(t: number): void {
+    this.pausedAt = t;
+    this.spentMs = 0;
+    clearTimeout(this.episodeEnd);
+    if (!this.episode) {
+      this.episode = { since: t, pauses: 0, pausedMs: 0 };
+      this.log?.warn({ budget: this.opts.budget }, 'overload: refusals exceed their CPU budget, pausing accepting');
+    }
+    this.episode.pauses++;
+    this.metrics?.acceptPauses.inc();
+    for (const fn of this.listeners) fn(false);
+    this.recheck = setInterval(() => {
+      if (this.waiting() && this.now() - t < this.opts.maxPauseMs) return;
+      this.resume();
+    }, RECHECK_MS);
+    this.recheck.unref();
+  }
+
+  private resume(): void {
+    if (this.pausedAt === undefined) return;
+    clearInterval(this.recheck);
+    const t = this.now();
+    const ms = t - this.pausedAt;
+    this.pausedAt = undefined;
+    this.windowStart = t;
+    this.episode!.pausedMs += ms;
+    this.metrics?.acceptPausedSeconds.inc(ms / 1000);
+    for (const fn of this.listeners) fn(true);
+    this.episodeEnd = setTimeout(() => {
+      const e = this.episode!;
+      this.episode = undefined;
+      this.log?.warn({ pauses: e.pauses, pausedMs: Math.round(e.pausedMs), lastedMs: Math.round(this.now() - e.since) }, 'overload over: accepting normally');
+    }, EPISODE_GAP_MS);
+    this.episodeEnd.unref();
+  }
+
+  close(): void {
+    clearInterval(this.recheck);
+    clearTimeout(this.episodeEnd);
+    this.pausedAt = undefined;
+    this.listeners.clear();
+  }
+}

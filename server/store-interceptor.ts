@@ -1,0 +1,55 @@
+// One way to wrap every operation of a MailStore: fault injection (server/chaos) and timing
+// (server/metrics/timed-store.ts) are each a pair of hooks, not a copy of the store's forty methods.
+import type { MailStore } from '../storage/types.ts';
+
+export type StoreOpKind = 'read' | 'write';
+
+type Wrapped = Exclude<keyof MailStore, 'readBody' | 'watch' | 'stats' | 'close'>;
+
+/** Every operation, read or write. A method added to MailStore fails to compile until it is listed. */
+export const STORE_OPS: Record<Wrapped, StoreOpKind> = {
+  ensureUser: 'write', listMailboxes: 'read', getMailbox: 'read', createMailbox: 'write', deleteMailbox: 'write',
+  deleteAccount: 'write', renameMailbox: 'write', setSubscribed: 'write', snapshot: 'read', append: 'write',
+  deliver: 'write', importMessages: 'write', readBodies: 'read', readSummary: 'read', storeFlags: 'write',
+  expunge: 'write', copy: 'write', move: 'write', changesSince: 'read',
+};
+
+export interface StoreHooks {
+  /** Runs before the operation; may wait or throw. */
+  before?(kind: StoreOpKind, op: string): Promise<void> | void;
+  /** How long the operation took, `before` included (for readBody: until its first chunk), ms. */
+  after?(op: string, ms: number): void;
+}
+
+export function interceptStore(inner: MailStore, hooks: StoreHooks): MailStore {
+  const out: Partial<Record<keyof MailStore, unknown>> = {
+    watch: inner.watch.bind(inner),
+    stats: inner.stats.bind(inner),
+    close: inner.close.bind(inner),
+    async *readBody(bodyId: string, start?: number, end?: number) {
+      const t0 = performance.now();
+      await hooks.before?.('read', 'readBody');
+      let first = true;
+      for await (const chunk of inner.readBody(bodyId, start, end)) {
+        if (first) {
+          first = false;
+          hooks.after?.('readBody', performance.now() - t0);
+        }
+        yield chunk;
+      }
+    },
+  };
+  for (const [op, kind] of Object.entries(STORE_OPS)) {
+    const method = (inner[op as Wrapped] as (...args: unknown[]) => Promise<unknown>).bind(inner);
+    out[op as Wrapped] = async (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        await hooks.before?.(kind, op);
+        return await method(...args);
+      } finally {
+        hooks.after?.(op, performance.now() - t0);
+      }
+    };
+  }
+  return out as MailStore;
+}
