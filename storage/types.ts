@@ -86,7 +86,14 @@ export type RawMessage = Buffer;
  * Derives what a protocol wants to know about a message once, at delivery (ENVELOPE,
  * BODYSTRUCTURE, part offsets). The store keeps its output opaque and returns it from readSummary.
  */
-export type MessageAnalyzer = (raw: RawMessage) => unknown;
+export interface MessageAnalyzer {
+  (raw: RawMessage): unknown;
+  /**
+   * Whether a stored summary has the shape this analyzer writes now. One that does not (stored by an
+   * older version) is derived again from the body when read, never handed out to be misread.
+   */
+  readonly current?: (summary: unknown) => boolean;
+}
 
 export interface StoreStats {
   readonly users: number;

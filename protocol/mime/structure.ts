@@ -42,8 +42,11 @@ export interface MimePart {
   message?: { envelope: EnvelopeFields; root: MimePart };
 }
 
+/** Bump it when the shape of MessageSummary changes: summaries stored before are then derived again. */
+const SUMMARY_VERSION = 1;
+
 export interface MessageSummary {
-  v: 1;
+  v: typeof SUMMARY_VERSION;
   envelope: EnvelopeFields;
   root: MimePart;
 }
@@ -181,5 +184,8 @@ function parsePart(raw: Buffer, start: number, end: number, defaultType: [string
 
 export function analyzeMessage(raw: Buffer): MessageSummary {
   const root = parsePart(raw, 0, raw.length, ['text', 'plain'], 0, { parts: 0 });
-  return { v: 1, envelope: envelopeOf(parseHeader(raw, 0, raw.length)), root };
+  return { v: SUMMARY_VERSION, envelope: envelopeOf(parseHeader(raw, 0, raw.length)), root };
 }
+/** The store derives a summary of another version again from the body instead of handing it to us. */
+analyzeMessage.current = (summary: unknown): boolean =>
+  typeof summary === 'object' && summary !== null && (summary as { v?: unknown }).v === SUMMARY_VERSION;

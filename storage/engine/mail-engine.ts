@@ -298,12 +298,12 @@ export class MailEngine implements MailStore, MailStoreAdmin {
 
   async readSummary(bodyId: string): Promise<unknown> {
     const v = await this.read(() => this.backend.readSummary(bodyId));
-    if (v !== undefined) return v;
-    if (!this.opts.analyzer) return undefined;
-    // Stored before an analyzer existed: derive it now (costly, but only for such messages).
+    const analyzer = this.opts.analyzer;
+    if (!analyzer || (v !== undefined && (analyzer.current?.(v) ?? true))) return v;
+    // Stored before an analyzer existed, or by an older one: derive it now (costly, but only for such messages).
     const chunks: Buffer[] = [];
     for await (const c of this.readBody(bodyId)) chunks.push(c);
-    return this.opts.analyzer(Buffer.concat(chunks));
+    return analyzer(Buffer.concat(chunks));
   }
 
   async changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince> {

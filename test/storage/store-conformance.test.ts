@@ -116,6 +116,21 @@ describe.each(backends)('$name store', ({ make }) => {
     await store.close();
   });
 
+  it('hands out a stored summary only if the analyzer still reads it, and derives it again otherwise', async () => {
+    let version = 1;
+    const analyzer = Object.assign((raw: Buffer) => ({ v: version, size: raw.length }), {
+      current: (s: unknown) => (s as { v: number }).v === version,
+    });
+    const store = await make().open({ analyzer });
+    await store.ensureUser('alice');
+    await store.append('alice', 'INBOX', msg('summarised'));
+    const [m] = (await store.snapshot('alice', 'INBOX')).messages;
+    expect(await store.readSummary(m!.bodyId)).toEqual({ v: 1, size: m!.size });
+    version = 2;
+    expect(await store.readSummary(m!.bodyId)).toEqual({ v: 2, size: m!.size });
+    await store.close();
+  });
+
   it('delivers one body to several users in one commit', async () => {
     const store = await make().open();
     await store.ensureUser('alice');
