@@ -9,6 +9,7 @@ import { handlePop3Connection } from '../protocol/pop3/index.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
 import { openStore } from '../storage/index.ts';
 import type { MailStore } from '../storage/types.ts';
+import { readAll } from '../storage/read-all.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
 import { Governor, NO_SHEDDING, type GovernorOptions } from './governor/index.ts';
 import { startIngress, toCrlf } from './ingress/index.ts';
@@ -77,12 +78,6 @@ export interface ReceivedMessage {
   text?: string;
   html?: string;
   raw: Buffer;
-}
-
-async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
-  return Buffer.concat(parts);
 }
 
 

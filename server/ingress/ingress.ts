@@ -6,6 +6,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
 import { StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailStore } from '../../storage/types.ts';
+import { readAll } from '../../storage/read-all.ts';
 import type { UserDirectory } from '../users/index.ts';
 import { LISTEN_BACKLOG } from '../listeners.ts';
 import { finalDeliveryMessage } from './trace-headers.ts';
@@ -32,12 +33,6 @@ export interface Ingress {
 
 const smtpError = (code: number, message: string): Error & { responseCode: number } =>
   Object.assign(new Error(message), { responseCode: code });
-
-async function readAll(stream: SMTPServerDataStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(c as Buffer);
-  return Buffer.concat(parts);
-}
 
 function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServer {
   const releases = new Map<string, () => void>();

@@ -2,16 +2,13 @@
 // over the memory backend. The restart tests run on the durable ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailboxExistsError, MailboxNotFoundError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
+import { readAll } from '../../storage/read-all.ts';
 import { backends, durableBackends, removeTempDirs, type BackendUnderTest } from './backends.ts';
 
 const msg = (subject: string, body = 'hello\r\n') =>
   Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
 
-async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
-  return Buffer.concat(parts);
-}
+const collect = readAll;
 
 afterEach(removeTempDirs);
 
