@@ -25,6 +25,11 @@ const EXTERNAL: Record<string, { title: string; script: string; args: (size: Siz
     script: 'overload.ts',
     args: (size) => (size === 'full' ? [] : ['--messages', '1000', '--users', '10', '--step-seconds', '3', '--multipliers', '0.5,1,2,5,10']),
   },
+  'memory-store': {
+    title: 'The memory store for embedding: open, account, delivery, snapshot, close — µs per cycle and heap',
+    script: 'memory-store.ts',
+    args: (size) => (size === 'full' ? ['--cycles', '20000'] : ['--cycles', '2000']),
+  },
   tombstones: {
     title: '300k messages, all but 100 deleted: LOGIN+UIDL and SELECT+FETCH on the survivors vs a never-churned mailbox',
     script: 'tombstones.ts',
