@@ -37,12 +37,13 @@ function underTest(backend: () => Backend, durable: boolean): BackendUnderTest {
   return { backend, durable, open: (opts) => MailEngine.open(backend(), opts) };
 }
 
-export const backends: { name: string; durable: boolean; make: () => BackendUnderTest }[] = [
+/** `make(dir)`: a durable backend keeps its data in `dir` (default: a new temporary directory). */
+export const backends: { name: string; durable: boolean; make: (dir?: string) => BackendUnderTest }[] = [
   {
     name: 'leveldb',
     durable: true,
-    make: () => {
-      const path = tempDir();
+    make: (dir) => {
+      const path = dir ?? tempDir();
       return underTest(() => new LevelBackend(classicDb(new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })), true), true);
     },
   },
