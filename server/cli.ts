@@ -7,7 +7,7 @@ import { analyzeMessage } from '../protocol/mime/index.ts';
 import { openStore, UnknownUserError } from '../storage/index.ts';
 import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
-import { startServer, type ServerOptions } from './server.ts';
+import { DEFAULT_MIN_FREE_SPACE, startServer, type ServerOptions } from './server.ts';
 import { readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
 
 const DEFAULTS = { data: './data', host: '127.0.0.1', pop3: 1110, imap: 1143, smtp: 2525, lmtp: 2424 };
@@ -31,6 +31,16 @@ function duration(v: string): number {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
   return Number(m[1]) * unit;
 }
+
+/** "64MB", "1.5GB", "512k", or bytes (binary units: 1 MB = 1048576 bytes). */
+function size(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('a size like 64MB, 1GB, 512k or a number of bytes');
+  return Math.round(Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()));
+}
+
+/** Exit status when the store cannot recover: EX_TEMPFAIL, so a supervisor restarts the process. */
+const EXIT_STORE_FAILED = 75;
 
 /** --since: an ISO date, or a duration back from now. */
 function since(v: string): number {
@@ -80,6 +90,7 @@ program
   .option('--max-message-size <bytes>', 'largest message accepted', (v) => Number(v))
   .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200 (testing only)')
   .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
+  .option('--min-free-space <size>', 'refuse new mail with "try later" below this much free disk space (0 = off)', size, DEFAULT_MIN_FREE_SPACE)
   .action(async (o) => {
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
@@ -94,6 +105,7 @@ program
       maxMessageSize: o.maxMessageSize,
       chaos: o.chaos ? parseChaos(o.chaos) : undefined,
       retentionMs: o.retention,
+      minFreeSpace: o.minFreeSpace,
       drainMs: 10_000,
     };
     const server = await startServer(opts).catch(fail);
@@ -107,6 +119,13 @@ program
     // Handlers first: whoever reads the ready line may send SIGTERM at once.
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // The store gave up reopening (or its indexes no longer match the disk): only a new process helps.
+    server.storeHealth.onChange((h) => {
+      if (!h.gaveUp || stopping) return;
+      stopping = true;
+      process.stderr.write(`tegami: the mail store cannot recover (${h.cause}); exiting with status ${EXIT_STORE_FAILED} so that a supervisor restarts it\n`);
+      void server.close().finally(() => process.exit(EXIT_STORE_FAILED));
+    });
     process.stdout.write(server.readyLine() + '\n');
   });
 

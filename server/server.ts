@@ -7,7 +7,7 @@ import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { handlePop3Connection } from '../protocol/pop3/index.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
-import { openStore } from '../storage/index.ts';
+import { openStore, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
 import type { MailStore } from '../storage/types.ts';
 import { readAll } from '../storage/read-all.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
@@ -46,7 +46,18 @@ export interface ServerOptions {
   drainMs?: number;
   /** Keep expunged mail recoverable (tegami undelete) this long before it is reclaimed, ms (default 0). */
   retentionMs?: number;
+  /**
+   * With a data directory: refuse new mail (SMTP/LMTP 452 4.3.1, IMAP APPEND NO [OVERQUOTA]) while
+   * it has less free space than this, bytes, so deletions and LevelDB's housekeeping still have room.
+   * Default 64 MB; 0 turns it off.
+   */
+  minFreeSpace?: number;
+  /** How the store reopens after a disk fault, and when it gives up (see storage/level/store-health.ts). */
+  storeRecovery?: OpenStoreOptions['recovery'];
 }
+
+/** The default free-space floor: LevelDB's memtable flush (4 MB) and compactions (tens of MB) must fit. */
+export const DEFAULT_MIN_FREE_SPACE = 64 * 1024 * 1024;
 
 export interface TegamiServer {
   readonly host: string;
@@ -56,6 +67,8 @@ export interface TegamiServer {
   readonly governor: Governor;
   /** Fault injection: latency, failures and forced shedding, for tests (see README). */
   readonly chaos: ChaosStore;
+  /** ok / failed / recovering; `gaveUp` means the process should be restarted (the CLI exits). */
+  readonly storeHealth: StoreHealth;
   readonly log: Logger;
   addUser(name: string, password: string): Promise<void>;
   /** Delivers an RFC 822 message to NAME's INBOX, as SMTP would (bare LF is turned into CRLF). */
@@ -80,6 +93,20 @@ export interface ReceivedMessage {
   raw: Buffer;
 }
 
+/** One line when the store fails (with the cause), one when it is back, one if recovery gives up. */
+function watchStoreHealth(health: StoreHealth, log: Logger): void {
+  let failedAt: number | undefined;
+  health.onChange((h) => {
+    if (h.gaveUp) return log.error({ cause: h.cause }, 'store cannot recover: restart the process');
+    if (h.state === 'ok') {
+      if (failedAt !== undefined) log.warn({ downMs: Date.now() - failedAt }, 'store recovered: writes accepted again');
+      failedAt = undefined;
+    } else if (failedAt === undefined) {
+      failedAt = Date.now();
+      log.error({ cause: h.cause }, 'store failed: writes get temporary errors while it reopens in the background');
+    }
+  });
+}
 
 export async function startServer(opts: ServerOptions = {}): Promise<TegamiServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -94,7 +121,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     reclaimGate: () => governor.background(),
     retentionMs: opts.retentionMs,
     onBackgroundError: (err) => log.error({ err }, 'reclaim step failed; retrying after a pause'),
+    minFreeBytes: opts.minFreeSpace ?? DEFAULT_MIN_FREE_SPACE,
+    recovery: opts.storeRecovery,
   });
+  watchStoreHealth(inner.health, log);
   const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
   const store: MailStore = timedStore(chaos, governor, metrics);
   const users = opts.dataDir ? await UserDirectory.open(opts.dataDir) : UserDirectory.inMemory();
@@ -136,8 +166,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     });
     if (opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
-        host, port: opts.metricsPort, metrics, ready: () => ready && !governor.forcedShed,
+        host, port: opts.metricsPort, metrics,
+        ready: () => ready && !governor.forcedShed && inner.health.state === 'ok',
         beforeScrape: () => {
+          for (const state of ['ok', 'failed', 'recovering'] as const) metrics.storeState.set({ state }, inner.health.state === state ? 1 : 0);
+          const free = inner.freeBytes();
+          if (free !== undefined) metrics.freeBytes.set(free);
           const { reclaimBacklog: b, reclaimed } = store.stats();
           metrics.reclaimBacklog.set(b.bodies);
           metrics.reclaimBacklogBytes.set(b.bytes);
@@ -178,6 +212,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     users,
     governor,
     chaos,
+    storeHealth: inner.health,
     log,
     async addUser(name, password) {
       await users.addInMemory(name, password);

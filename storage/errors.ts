@@ -7,6 +7,15 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }
 
+/**
+ * New mail is refused because the data directory is down to its free-space floor. Temporary, and
+ * only for what adds mail: deletions still commit, so users can make room. A StoreUnavailableError,
+ * so code that knows only that one still answers "try later".
+ */
+export class StoreFullError extends StoreUnavailableError {
+  override name = 'StoreFullError';
+}
+
 export class MailboxNotFoundError extends Error {
   override name = 'MailboxNotFoundError';
   constructor(readonly mailbox: string) {

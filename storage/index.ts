@@ -3,13 +3,16 @@
 import { Level } from 'level';
 import { MailEngine } from './engine/mail-engine.ts';
 import { classicDb } from './level/classic-db.ts';
+import { FreeSpace } from './level/free-space.ts';
 import { LevelBackend } from './level/level-backend.ts';
+import { RecoveringDb, type RecoveringDbOptions, type StoreHealth } from './level/store-health.ts';
 import { MemoryBackend } from './memory/memory-backend.ts';
 import type { MessageAnalyzer, Store } from './types.ts';
 
 export type * from './types.ts';
 export * from './errors.ts';
 export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
+export type { StoreHealth, StoreState } from './level/store-health.ts';
 
 export interface OpenStoreOptions {
   /** Directory of the LevelDB database. Required unless `memory` is true. */
@@ -26,18 +29,53 @@ export interface OpenStoreOptions {
   expungeLogKeep?: number;
   /** Told when a background step (the reclaimer) fails; it retries after a pause. Default: stderr. */
   onBackgroundError?: (err: unknown) => void;
+  /**
+   * Refuse new mail (StoreFullError) while the database directory has less free space than this,
+   * bytes, so that deletions and LevelDB's own housekeeping still have room. Default 0: off.
+   */
+  minFreeBytes?: number;
+  /** Reopening after a storage fault (backoff, when to give up): see level/store-health.ts. */
+  recovery?: Omit<RecoveringDbOptions, 'path'>;
 }
+
+/** A store, with how its disk is doing. */
+export type OpenedStore = Store & {
+  readonly health: StoreHealth;
+  /** Free bytes of the database directory as last sampled; undefined in memory. */
+  freeBytes(): number | undefined;
+};
+
+const ALWAYS_OK: StoreHealth = { state: 'ok', cause: undefined, gaveUp: false, onChange: () => undefined };
 
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 
-export async function openStore(opts: OpenStoreOptions): Promise<Store> {
-  const { path, memory, ...engine } = opts;
-  let backend;
-  if (memory) backend = new MemoryBackend();
-  else if (path) backend = new LevelBackend(classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false })), true);
-  else throw new Error('openStore needs a path or memory: true');
-  return MailEngine.open(backend, {
+export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
+  const { path, memory, minFreeBytes, recovery, ...engine } = opts;
+  const settings = {
     ...engine,
-    onBackgroundError: opts.onBackgroundError ?? ((err) => console.error('tegami: background reclaim step failed, retrying:', err)),
+    onBackgroundError: opts.onBackgroundError ?? ((err: unknown) => console.error('tegami: background reclaim step failed, retrying:', err)),
+  };
+  if (memory) {
+    const store = await MailEngine.open(new MemoryBackend(), settings);
+    return Object.assign(store, { health: ALWAYS_OK, freeBytes: () => undefined });
+  }
+  if (!path) throw new Error('openStore needs a path or memory: true');
+  const db = new RecoveringDb(classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false })), { ...recovery, path });
+  let space: FreeSpace | undefined;
+  const store = await MailEngine.open(new LevelBackend(db, true), { ...settings, admitNewMail: (bytes) => space?.admit(bytes) });
+  try {
+    space = await FreeSpace.watch(path, minFreeBytes ?? 0);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const closeStore = store.close.bind(store);
+  return Object.assign(store, {
+    health: db satisfies StoreHealth,
+    freeBytes: () => space!.freeBytes,
+    close: async () => {
+      space!.close();
+      await closeStore();
+    },
   });
 }

@@ -2,7 +2,7 @@
 // which untagged updates from other sessions are told to the client.
 import type { Socket } from 'node:net';
 import {
-  MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+  MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreFullError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../../storage/errors.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
 import { ImapError, type SessionState } from './command.ts';
@@ -183,6 +183,11 @@ export class ImapSession {
     if (err instanceof ImapError) return err.render(t);
     if (err instanceof ParseError) return `${t} BAD ${err.message}`;
     if (err instanceof OverloadedError) return `${t} NO [UNAVAILABLE] server busy, try again later`;
+    // RFC 5530 3: OVERQUOTA is "the user would be over quota after the operation", and a server
+    // without the QUOTA extension may send it ("there is a quota, but the client cannot find out
+    // what the quota is") — the free-space floor is such a quota, shared by all. Unlike UNAVAILABLE
+    // ("a subsystem is down") it tells the user what helps: deleting mail, which still works.
+    if (err instanceof StoreFullError) return `${t} NO [OVERQUOTA] mail storage is full, try again later`;
     if (err instanceof StoreUnavailableError) return `${t} NO [UNAVAILABLE] mailbox temporarily unavailable, try again later`;
     if (err instanceof MailboxNotFoundError) return `${t} NO [NONEXISTENT] no such mailbox`;
     if (err instanceof MailboxExistsError) return `${t} NO [ALREADYEXISTS] mailbox already exists`;

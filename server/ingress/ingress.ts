@@ -4,7 +4,7 @@
 // half-stored; under pressure the governor's refusal becomes 421 at the door or 451 at DATA.
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
-import { StoreUnavailableError } from '../../storage/errors.ts';
+import { StoreFullError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailStore } from '../../storage/types.ts';
 import { readAll } from '../../storage/read-all.ts';
 import type { UserDirectory } from '../users/index.ts';
@@ -93,6 +93,9 @@ async function deliver(protocol: 'smtp' | 'lmtp', stream: SMTPServerDataStream, 
     });
   } catch (err) {
     if (err instanceof OverloadedError) throw smtpError(451, '4.3.2 server busy, try again later');
+    // RFC 3463 X.3.1 "mail system full"; 452 (RFC 5321 "insufficient system storage") is temporary,
+    // so the sender keeps the message and retries.
+    if (err instanceof StoreFullError) throw smtpError(452, '4.3.1 insufficient system storage, try again later');
     if (err instanceof StoreUnavailableError) throw smtpError(451, '4.3.0 mailbox temporarily unavailable, try again later');
     o.log.error({ err, protocol }, 'delivery failed');
     throw smtpError(451, '4.3.0 local error, try again later');

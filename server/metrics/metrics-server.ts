@@ -1,5 +1,5 @@
-// /metrics (Prometheus text), /healthz (the process answers) and /readyz (listeners up and not
-// shedding on purpose) over plain HTTP.
+// /metrics (Prometheus text), /healthz (the process answers) and /readyz (listeners up, not
+// shedding on purpose, and the store writable) over plain HTTP.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.ts';

@@ -35,6 +35,10 @@ export class Metrics {
   readonly reclaimedBodies = new Gauge({ name: 'tegami_reclaimed_bodies', help: 'Message bodies reclaimed since start (rate() = reclaimer throughput)', registers: [this.registry] });
   readonly reclaimedBytes = new Gauge({ name: 'tegami_reclaimed_bytes', help: 'Bytes reclaimed since start', registers: [this.registry] });
   readonly reclaimOldest = new Gauge({ name: 'tegami_reclaim_oldest_seconds', help: 'Age of the oldest item waiting to be reclaimed', registers: [this.registry] });
+  readonly storeState = new Gauge({
+    name: 'tegami_store_state', help: 'Store state: 1 for the current one of ok, failed, recovering', labelNames: ['state'], registers: [this.registry],
+  });
+  readonly freeBytes = new Gauge({ name: 'tegami_data_free_bytes', help: 'Free space of the data directory, bytes (as last sampled)', registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tegami_process_' });

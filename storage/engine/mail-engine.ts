@@ -32,6 +32,8 @@ export interface EngineOptions {
   expungeLogKeep?: number;
   /** Told when a background step fails (it is retried after a pause). */
   onBackgroundError?: (err: unknown) => void;
+  /** Asked before new mail is stored (append, deliver, import); throws StoreFullError to refuse it. */
+  admitNewMail?: (bytes: number) => void;
 }
 
 interface Account {
@@ -384,6 +386,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async append(user: string, mailbox: string, raw: RawMessage, opts: AppendOptions = {}): Promise<{ uidValidity: number; uid: number }> {
+    this.opts.admitNewMail?.(raw.length);
     const box = await this.box(user, mailbox);
     const summary = this.analyze(raw);
     const bodyId = this.bodyIds.next();
@@ -396,6 +399,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async deliver(users: readonly string[], raw: RawMessage, opts: { internalDate?: number } = {}): Promise<void> {
+    this.opts.admitNewMail?.(raw.length);
     const boxes = await Promise.all(users.map(async (u) => ({ user: u, box: await this.box(u, INBOX) })));
     const summary = this.analyze(raw);
     const bodyId = this.bodyIds.next();
@@ -409,6 +413,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async importMessages(user: string, mailbox: string, messages: readonly { raw: RawMessage; opts?: AppendOptions }[]): Promise<void> {
+    this.opts.admitNewMail?.(messages.reduce((n, m) => n + m.raw.length, 0));
     const box = await this.box(user, mailbox);
     const prepared = messages.map((m) => ({ ...m, summary: this.analyze(m.raw), bodyId: this.bodyIds.next() }));
     await this.commits.run((tx) => {

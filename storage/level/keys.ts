@@ -5,6 +5,7 @@
 //
 //   g!counters                      global counters (mailbox ids, last UIDVALIDITY)
 //   g!format                        the format of this layout and its records (records.ts)
+//   g!probe                         written after a reopen to prove writes work (store-health.ts)
 //   u!<user>                        account record
 //   x!<user>!<mailbox name>         mailbox record (id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, …)
 //   m!<mailbox id>!<uid>            live message metadata — the live index
@@ -24,6 +25,7 @@ const AFTER_SEPARATOR = '"';
 
 export const COUNTERS_KEY = 'g!counters';
 export const FORMAT_KEY = 'g!format';
+export const PROBE_KEY = 'g!probe';
 export const userKey = (user: string): string => `u!${user}`;
 export const USER_RANGE = { gt: 'u!', lt: 'u~' };
 

@@ -9,3 +9,18 @@ export async function sendMail(port: number, to: string | string[], subject: str
     t.close();
   }
 }
+
+/** Sends raw RFC 822 bytes over SMTP (or LMTP); resolves to the server's final reply, accepted or not. */
+export async function sendRaw(port: number, to: string, raw: string | Buffer, opts: { lmtp?: boolean } = {}): Promise<string> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'test.local', lmtp: opts.lmtp } as nodemailer.TransportOptions);
+  try {
+    const info = await t.sendMail({ envelope: { from: 'sender@example.com', to }, raw });
+    return info.response;
+  } catch (err) {
+    const e = err as { response?: string };
+    if (!e.response) throw err;
+    return e.response;
+  } finally {
+    t.close();
+  }
+}
