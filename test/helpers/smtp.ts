@@ -12,7 +12,7 @@ export async function sendMail(port: number, to: string | string[], subject: str
 
 /** Sends raw RFC 822 bytes over SMTP (or LMTP); resolves to the server's final reply, accepted or not. */
 export async function sendRaw(port: number, to: string, raw: string | Buffer, opts: { lmtp?: boolean } = {}): Promise<string> {
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'test.local', lmtp: opts.lmtp } as nodemailer.TransportOptions);
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'test.local', lmtp: opts.lmtp });
   try {
     const info = await t.sendMail({ envelope: { from: 'sender@example.com', to }, raw });
     return info.response;
