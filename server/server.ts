@@ -127,7 +127,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   watchStoreHealth(inner.health, log);
   const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
   const store: MailStore = timedStore(chaos, governor, metrics);
-  const users = opts.dataDir ? await UserDirectory.open(opts.dataDir) : UserDirectory.inMemory();
+  const users = opts.dataDir
+    ? await UserDirectory.open(opts.dataDir, { onError: (err) => log.error({ err }, 'users file unreadable; keeping the accounts it had before') }).catch(async (err: unknown) => {
+      log.error({ err }, 'cannot start: users file unreadable');
+      await inner.close();
+      throw err;
+    })
+    : UserDirectory.inMemory();
   const ensure = (name: string) => store.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
   users.onAdded((name) => void ensure(name));
   for (const [name, password] of Object.entries(opts.users ?? {})) await users.addInMemory(name, password);

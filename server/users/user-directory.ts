@@ -58,6 +58,8 @@ export interface UserDirectoryOptions {
   hashQueue?: number;
   /** How often the users file is checked for changes, ms (default 1000). */
   pollMs?: number;
+  /** Told once per unreadable version of the users file while running (the last good list stays). */
+  onError?: (err: unknown) => void;
 }
 
 export class UserDirectory implements Authenticator {
@@ -68,10 +70,12 @@ export class UserDirectory implements Authenticator {
   private readonly lane: HashLane;
   private readonly addedListeners: ((name: string) => void)[] = [];
   private stamp = 'absent';
+  /** The unreadable version of the file already reported. */
+  private badStamp: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
 
-  private constructor(private readonly dataDir: string | undefined, opts: UserDirectoryOptions) {
+  private constructor(private readonly dataDir: string | undefined, private readonly opts: UserDirectoryOptions) {
     this.lane = new HashLane(opts.hashConcurrency ?? 2, opts.hashQueue ?? 256);
   }
 
@@ -79,10 +83,14 @@ export class UserDirectory implements Authenticator {
     return new UserDirectory(undefined, opts);
   }
 
-  /** Reads DIR/users.json and follows its changes. */
+  /**
+   * Reads DIR/users.json and follows its changes. A file that cannot be read is an error here
+   * (UsersFileError, saying which file and why): starting with no accounts would fail every login.
+   */
   static async open(dataDir: string, opts: UserDirectoryOptions = {}): Promise<UserDirectory> {
     const dir = new UserDirectory(dataDir, opts);
-    dir.reload();
+    dir.stamp = usersFileStamp(dataDir);
+    dir.fileUsers = readUsersFile(dataDir).users;
     dir.timer = setInterval(() => dir.reload(), opts.pollMs ?? 1000);
     dir.timer.unref();
     try {
@@ -104,8 +112,12 @@ export class UserDirectory implements Authenticator {
     let users: Record<string, UserRecord>;
     try {
       users = readUsersFile(this.dataDir).users;
-    } catch {
-      return; // a file being replaced right now: the next poll reads it whole
+    } catch (err) {
+      // Writers replace the file whole (users-file.ts), so this is a broken rewrite — by hand, say.
+      // Keep serving the last good accounts and say so once; the next good version is picked up.
+      if (stamp !== this.badStamp) this.opts.onError?.(err);
+      this.badStamp = stamp;
+      return;
     }
     this.stamp = stamp;
     const before = this.fileUsers;

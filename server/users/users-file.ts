@@ -1,10 +1,13 @@
 // The accounts file, DIR/users.json, kept apart from the locked LevelDB so that `tegami user …`
 // works while a server runs. Format:
 //   { "version": 1, "users": { "alice": { "password": "scrypt$…", "updated": "2026-…" } } }
-// Writers take DIR/users.json.lock (O_EXCL), re-read, change, write a temp file and rename it, so
-// two CLI invocations at once both land and a reader never sees half a file.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Writers take DIR/users.json.lock (O_EXCL), re-read, change, write a temp file, fsync it, rename it
+// over the old one and fsync the directory: two CLI invocations at once both land, a reader never
+// sees half a file, and a crash or a full disk leaves the old file or the new one — never a
+// truncated one. A file that cannot be read is an error that says which file and why, never an
+// empty user list (with which every login would fail, and the next write would drop every user).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface UserRecord {
   password: string;
@@ -21,11 +24,23 @@ const STALE_LOCK_MS = 30_000;
 
 export const usersFilePath = (dataDir: string): string => join(dataDir, 'users.json');
 
+/** users.json exists but cannot be used as it is. */
+export class UsersFileError extends Error {
+  override name = 'UsersFileError';
+}
+
 export function readUsersFile(dataDir: string): UsersFileData {
   const file = usersFilePath(dataDir);
   if (!existsSync(file)) return { version: 1, users: {} };
-  const data = JSON.parse(readFileSync(file, 'utf8')) as UsersFileData;
-  if (data.version !== 1 || typeof data.users !== 'object') throw new Error(`${file}: not a tegami users file`);
+  let data: UsersFileData;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8')) as UsersFileData;
+  } catch (err) {
+    throw new UsersFileError(`${file} is not valid JSON (${(err as Error).message}); fix or restore it — tegami will not guess the accounts`);
+  }
+  const bad = data?.version !== 1 || typeof data.users !== 'object' || data.users === null
+    || Object.values(data.users).some((u) => typeof u?.password !== 'string');
+  if (bad) throw new UsersFileError(`${file} is not a tegami users file (expected {"version": 1, "users": {NAME: {"password": …}}})`);
   return data;
 }
 
@@ -68,10 +83,38 @@ export async function updateUsersFile(dataDir: string, change: (data: UsersFileD
   try {
     const data = readUsersFile(dataDir);
     change(data);
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, file);
+    replaceDurably(file, JSON.stringify(data, null, 2) + '\n');
   } finally {
     unlinkSync(lock);
+  }
+}
+
+/** Temp file, fsync, rename, fsync the directory; on failure the old file is untouched. */
+function replaceDurably(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      const bytes = Buffer.from(text);
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+    throw new UsersFileError(`cannot write ${file}: ${(err as Error).message}; it was left as it was`);
+  }
+  // The rename is durable once the directory is; the new file is whole either way.
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }
