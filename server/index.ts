@@ -4,5 +4,6 @@
 export { startServer } from './server.ts';
 export type { ReceivedMessage, ServerOptions, TegamiServer } from './server.ts';
 export type { ChaosSettings } from './chaos/index.ts';
+export type { StoreHealth, StoreState } from '../storage/index.ts';
 export type * from '../storage/types.ts';
 export * from '../storage/errors.ts';
