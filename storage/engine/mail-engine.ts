@@ -5,7 +5,7 @@
 // (../flags.ts), slices of mass changes (slices.ts), the rename and move rules, events to sessions,
 // and the reclaim schedule (reclaimer.ts).
 import {
-  MailboxExistsError, MailboxNotFoundError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
+  MailboxExistsError, MailboxNotFoundError, MessageGoneError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../errors.ts';
 import { applyFlags, sameFlags } from '../flags.ts';
 import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
@@ -110,13 +110,13 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     return acct;
   }
 
-  /** Wraps a backend read so that an I/O failure surfaces as a temporary store error. */
+  /** Wraps a backend read so that an I/O failure surfaces as a temporary store error (a body gone is not one). */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('store is closed');
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof UnknownUserError || err instanceof StoreUnavailableError) throw err;
+      if (err instanceof UnknownUserError || err instanceof StoreUnavailableError || err instanceof MessageGoneError) throw err;
       throw new StoreUnavailableError(`read failed: ${(err as Error).message}`);
     }
   }

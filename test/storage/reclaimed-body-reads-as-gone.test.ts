@@ -1,0 +1,27 @@
+// A body reclaimed after an expunge elsewhere reads as MessageGoneError — which FETCH answers with
+// EXPUNGEISSUED and the session goes on — never as a temporary store failure: imaptest's stress
+// clients (expunging each other's messages) were told NO [UNAVAILABLE] "mailbox temporarily
+// unavailable" dozens of times a minute, though nothing was unavailable.
+import { describe, expect, it } from 'vitest';
+import { analyzeMessage } from '../../protocol/mime/index.ts';
+import { MessageGoneError, openStore } from '../../storage/index.ts';
+
+describe('a reclaimed body', () => {
+  it('reads as gone, by readBody and by readSummary', async () => {
+    const store = await openStore({ memory: true, analyzer: analyzeMessage });
+    try {
+      await store.ensureUser('alice');
+      await store.append('alice', 'INBOX', Buffer.from('Subject: x\r\n\r\nbody\r\n'));
+      const [m] = (await store.snapshot('alice', 'INBOX')).messages;
+      await store.expunge('alice', 'INBOX', [m!.uid]);
+      await store.reclaimDrained();
+      await expect(store.readSummary(m!.bodyId)).rejects.toBeInstanceOf(MessageGoneError);
+      const read = async () => {
+        for await (const _ of store.readBody(m!.bodyId)) void _;
+      };
+      await expect(read()).rejects.toBeInstanceOf(MessageGoneError);
+    } finally {
+      await store.close();
+    }
+  });
+});
