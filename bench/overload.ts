@@ -6,24 +6,33 @@
 // p50/p99 of completed sessions, auth p99, and mismatches — sessions that got a UIDL/UID list other
 // than the reference one. Mismatches must be 0 at every step (the 2018 incident was exactly that).
 //
-//   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10] [--profile]
+// With --server-cpu 0.3 the server runs in a cgroup holding it to 0.3 of a core (bench/lib/cpu-quota.ts):
+// on a 2-core machine the load generator then has the rest, so ten times the server's capacity can be
+// offered without the generator setting the pace. --peer dovecot runs the same steps against a private
+// Dovecot under the same quota, after tegami, and prints both side by side. A refusal costs the
+// generator one connect and at most one line read.
+//
+//   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10]
+//                             [--server-cpu 0.3] [--peer dovecot] [--profile]
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { startServerProcess } from '../test/helpers/server-process.ts';
-import { preparePopulatedDataDir, type BenchUser } from './lib/fixture-data.ts';
+import { createCpuQuota, type CpuQuota } from './lib/cpu-quota.ts';
+import { type BenchUser } from './lib/fixture-data.ts';
 import { imapSync } from './lib/imap-session.ts';
 import { hotSpots } from './lib/cpu-profile.ts';
-import { machineInfo, processCpuSeconds } from './lib/machine.ts';
+import { machineInfo } from './lib/machine.ts';
 import { pop3Poll, type PollResult } from './lib/pop3-session.ts';
 import { RESULTS_DIR, writeResult } from './lib/results.ts';
 import { latencySummary, round } from './lib/stats.ts';
 import { lineChart } from './lib/svg-chart.ts';
+import { startTarget, type Side, type Target } from './lib/targets.ts';
 
 interface StepResult {
   multiplier: number;
   offeredPerSecond: number;
+  /** Sessions that completed within the step's window, per second (the tail drained after it is not goodput). */
   completedPerSecond: number;
   refusedPerSecond: number;
   refusals: Record<string, number>;
@@ -33,6 +42,8 @@ interface StepResult {
   authP99Ms: number;
   /** The server's own password-check latency (tegami_auth_seconds), p99 bucket bound. */
   serverAuthP99Ms: number;
+  /** Accept → logged in as the server saw it (tegami_session_start_seconds), p99 bucket bound: no generator lag in it. */
+  serverStartP99Ms: number;
   /** How late the load generator's own event loop ran (p99): when high, latencies are partly the client's. */
   clientLagP99Ms: number;
   /** CPU the server and the load generator used, in cores, over the step (2 cores in all here). */
@@ -58,11 +69,17 @@ const GENERATOR_BOUND_LAG_MS = 100;
 /** Open sessions the generator keeps at most (file descriptors are finite on both ends). */
 const MAX_INFLIGHT = 6000;
 
-/** Cumulative counts of a Prometheus histogram's buckets, by upper bound. */
-async function authBuckets(metricsPort: number): Promise<Map<number, number>> {
+type Buckets = Map<number, number>;
+
+/** Cumulative counts of the auth and session-start histograms' buckets, by upper bound. */
+async function scrape(metricsPort: number): Promise<{ auth: Buckets; start: Buckets }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const out = new Map<number, number>();
-  for (const m of text.matchAll(/^tegami_auth_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+)/gm)) {
+  return { auth: buckets(text, 'tegami_auth_seconds'), start: buckets(text, 'tegami_session_start_seconds') };
+}
+
+function buckets(text: string, name: string): Buckets {
+  const out: Buckets = new Map();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\d+)`, 'gm'))) {
     const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
     out.set(le, (out.get(le) ?? 0) + Number(m[2]));
   }
@@ -77,7 +94,14 @@ function bucketP99(before: Map<number, number>, after: Map<number, number>): num
   for (const le of les) if ((after.get(le)! - (before.get(le) ?? 0)) >= 0.99 * total) return le * 1000;
   return Infinity;
 }
-const TEMPORARY = /SYS\/TEMP|IN-USE|UNAVAILABLE|LIMIT/;
+/** Temporary codes, and the kernel's "connection refused" while a server stops accepting. */
+const TEMPORARY = /SYS\/TEMP|IN-USE|UNAVAILABLE|LIMIT|ECONNREFUSED/;
+
+/**
+ * A refusal: a temporary code, "connection refused", or a connection reset before the greeting —
+ * what a client queued in the kernel's accept backlog gets when the listener closes.
+ */
+const isRefusal = (r: PollResult) => TEMPORARY.test(r.error!) || (r.error === 'ECONNRESET' && r.failedAt === 'greeting');
 
 type Kind = 'pop3' | 'imap';
 const run = (kind: Kind, ports: { pop3: number; imap: number }, u: BenchUser, timeoutMs: number) =>
@@ -85,30 +109,34 @@ const run = (kind: Kind, ports: { pop3: number; imap: number }, u: BenchUser, ti
     ? pop3Poll('127.0.0.1', ports.pop3, u.name, u.password, timeoutMs)
     : imapSync('127.0.0.1', ports.imap, u.name, u.password, timeoutMs);
 
-/** Closed loop at modest concurrency: the server's capacity for this mix, sessions/s. */
-async function measureCapacity(ports: { pop3: number; imap: number }, users: BenchUser[], seconds: number): Promise<number> {
+const CAPACITY_CLIENTS = 32;
+
+/** Closed loop at modest concurrency: the server's capacity for this mix, sessions/s — and it must refuse none. */
+async function measureCapacity(ports: { pop3: number; imap: number }, users: BenchUser[], seconds: number): Promise<{ perSecond: number; refused: number }> {
   let done = 0;
+  let refused = 0;
   const end = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: 32 }, async (_, c) => {
+  await Promise.all(Array.from({ length: CAPACITY_CLIENTS }, async (_, c) => {
     for (let i = 0; performance.now() < end; i++) {
       const r = await run(Math.random() < IMAP_SHARE ? 'imap' : 'pop3', ports, users[(c + i) % users.length]!, 10_000);
       if (r.ok) done++;
+      else if (isRefusal(r)) refused++;
     }
   }));
-  return done / seconds;
+  return { perSecond: done / seconds, refused };
 }
 
 async function step(
   ports: { pop3: number; imap: number }, users: BenchUser[], reference: Map<string, string>, rate: number, seconds: number,
-  pid: number, multiplier: number, metricsPort: number,
+  cpuSeconds: () => number, multiplier: number, metricsPort: number | undefined,
 ): Promise<StepResult> {
-  const results: { kind: Kind; user: string; r: PollResult }[] = [];
+  const results: { kind: Kind; user: string; r: PollResult; doneAt: number }[] = [];
   const inflight = new Set<Promise<void>>();
-  const auth0 = await authBuckets(metricsPort);
+  const scrape0 = metricsPort === undefined ? undefined : await scrape(metricsPort);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   let capped = 0;
-  const cpu0 = processCpuSeconds(pid);
+  const cpu0 = cpuSeconds();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   let launched = 0;
@@ -131,7 +159,7 @@ async function step(
         const kind: Kind = Math.random() < IMAP_SHARE ? 'imap' : 'pop3';
         const u = users[k++ % users.length]!;
         const p = run(kind, ports, u, 15_000).then((r) => {
-          results.push({ kind, user: u.name, r });
+          results.push({ kind, user: u.name, r, doneAt: performance.now() });
         });
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
@@ -140,8 +168,10 @@ async function step(
   });
   await Promise.all(inflight);
   lag.disable();
-  const serverAuthP99Ms = bucketP99(auth0, await authBuckets(metricsPort));
-  const cpu = processCpuSeconds(pid) - cpu0;
+  const scrape1 = metricsPort === undefined ? undefined : await scrape(metricsPort);
+  const serverAuthP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.auth, scrape1.auth) : NaN;
+  const serverStartP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.start, scrape1.start) : NaN;
+  const cpu = cpuSeconds() - cpu0;
   const wall = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const ok = results.filter((x) => x.r.ok);
@@ -149,7 +179,7 @@ async function step(
   const failures: Record<string, number> = {};
   for (const x of results) {
     if (x.r.ok) continue;
-    const bucket = TEMPORARY.test(x.r.error!) ? refusals : failures;
+    const bucket = isRefusal(x.r) ? refusals : failures;
     bucket[`${x.kind} ${x.r.error}`] = (bucket[`${x.kind} ${x.r.error}`] ?? 0) + 1;
   }
   const mismatches = ok.filter((x) => x.r.uidlHash !== reference.get(`${x.kind}:${x.user}`)).length;
@@ -159,13 +189,14 @@ async function step(
   return {
     multiplier,
     offeredPerSecond: round(launched / seconds, 1),
-    completedPerSecond: round(ok.length / seconds, 1),
+    completedPerSecond: round(ok.filter((x) => x.doneAt - t0 <= seconds * 1000).length / seconds, 1),
     refusedPerSecond: round(refused / seconds, 1),
     refusals,
     failures,
     latencyMs: { p50: round(lat.p50), p99: round(lat.p99) },
     authP99Ms: round(auth.p99),
     serverAuthP99Ms,
+    serverStartP99Ms,
     clientLagP99Ms: round(lag.percentile(99) / 1e6),
     clientCapped: capped,
     generatorBound: capped > 0 || (own.user + own.system) / 1e6 / wall >= GENERATOR_BOUND_CORES || lag.percentile(99) / 1e6 > GENERATOR_BOUND_LAG_MS,
@@ -176,6 +207,106 @@ async function step(
   };
 }
 
+interface SideResult {
+  side: Side;
+  quota?: string;
+  capacity: number;
+  capacityRefused: number;
+  steps: StepResult[];
+  verdict: {
+    goodputAtMaxVsPeak: number;
+    authP99AtMaxVsFirst: number;
+    serverAuthP99AtMaxVsFirst: number;
+    serverStartP99AtMaxVsFirst: number;
+    mismatches: number;
+    generatorBoundSteps: number[];
+  };
+}
+
+function printStep(side: Side, s: StepResult): void {
+  console.log(
+    `${side.padEnd(8)}${String(s.multiplier).padStart(5)}× offered ${String(s.offeredPerSecond).padStart(7)}/s  completed ${String(s.completedPerSecond).padStart(7)}/s  ` +
+      `refused ${String(s.refusedPerSecond).padStart(7)}/s  p50 ${s.latencyMs.p50} ms  p99 ${s.latencyMs.p99} ms  auth p99 ${s.authP99Ms} ms` +
+      `${Number.isNaN(s.serverAuthP99Ms) ? '' : ` (server: password ≤${s.serverAuthP99Ms} ms, accept→logged in ≤${s.serverStartP99Ms} ms)`}  ` +
+      `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
+      `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}${s.generatorBound ? '  [generator-bound]' : ''}`,
+  );
+}
+
+async function runSide(
+  side: Side, values: { messages: string; users: string; 'step-seconds': string; multipliers: string; 'server-cpu'?: string }, profileDir: string | undefined,
+): Promise<SideResult> {
+  const target: Target = await startTarget(side, { users: Number(values.users), messages: Number(values.messages) }, { metrics: true, profileDir });
+  let quota: CpuQuota | undefined;
+  try {
+    if (values['server-cpu']) {
+      quota = createCpuQuota(`tegami-bench-${side}-${process.pid}`, Number(values['server-cpu']));
+      quota.add(target.pids());
+      console.log(`${side}: confined to ${values['server-cpu']} CPU (${quota.describe})`);
+    }
+    const cpuSeconds = quota ? () => quota!.usageSeconds() : () => target.cpuSeconds();
+    const ports = target.ports;
+    const users = target.users;
+    // Reference lists, taken while the server is calm.
+    const reference = new Map<string, string>();
+    for (const u of users) {
+      for (const kind of ['pop3', 'imap'] as const) {
+        const r = await run(kind, ports, u, 60_000);
+        if (!r.ok) throw new Error(`${side}: reference ${kind} session for ${u.name} failed: ${r.error}`);
+        reference.set(`${kind}:${u.name}`, r.uidlHash!);
+      }
+    }
+    const seconds = Number(values['step-seconds']);
+    const capacity = await measureCapacity(ports, users, seconds);
+    console.log(`${side}: capacity (closed loop, ${CAPACITY_CLIENTS} clients): ${round(capacity.perSecond, 1)} sessions/s, ${capacity.refused} refused; mailbox ${values.messages} messages × ${users.length} users`);
+    const steps: StepResult[] = [];
+    for (const m of values.multipliers.split(',').map(Number)) {
+      const s = await step(ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, target.metricsPort);
+      steps.push(s);
+      printStep(side, s);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const peak = Math.max(...steps.map((s) => s.completedPerSecond));
+    const last = steps[steps.length - 1]!;
+    const first = steps[0]!;
+    return {
+      side,
+      quota: quota?.describe,
+      capacity: capacity.perSecond,
+      capacityRefused: capacity.refused,
+      steps,
+      verdict: {
+        goodputAtMaxVsPeak: round(last.completedPerSecond / peak, 2),
+        authP99AtMaxVsFirst: round(last.authP99Ms / Math.max(0.001, first.authP99Ms), 2),
+        serverAuthP99AtMaxVsFirst: round(last.serverAuthP99Ms / Math.max(0.001, first.serverAuthP99Ms), 2),
+        serverStartP99AtMaxVsFirst: round(last.serverStartP99Ms / Math.max(0.001, first.serverStartP99Ms), 2),
+        mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
+        generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
+      },
+    };
+  } finally {
+    await target.stop();
+    quota?.remove();
+  }
+}
+
+/** Both servers, one row per step: what a reader compares. */
+function sideBySide(results: SideResult[]): string {
+  const head = ['step', ...results.flatMap((r) => [`${r.side} goodput/s`, 'refused/s', 'p99 ms', 'auth p99 ms', 'start p99 (server)', 'mismatch'])];
+  const rows = results[0]!.steps.map((_, i) => [
+    `${results[0]!.steps[i]!.multiplier}×`,
+    ...results.flatMap((r) => {
+      const s = r.steps[i]!;
+      return [
+        `${s.completedPerSecond} of ${s.offeredPerSecond}`, String(s.refusedPerSecond), String(s.latencyMs.p99), String(s.authP99Ms),
+        Number.isNaN(s.serverStartP99Ms) ? '–' : `≤${s.serverStartP99Ms}`, `${s.mismatches}${s.generatorBound ? ' [generator-bound]' : ''}`,
+      ];
+    }),
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  return [head, ...rows].map((r) => r.map((x, c) => x.padEnd(widths[c]!)).join('  ')).join('\n');
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -183,74 +314,45 @@ async function main() {
       users: { type: 'string', default: '20' },
       'step-seconds': { type: 'string', default: '5' },
       multipliers: { type: 'string', default: '0.25,0.5,1,2,5,10' },
+      'server-cpu': { type: 'string' },
+      peer: { type: 'string' },
       profile: { type: 'boolean', default: false },
     },
   });
+  if (values.peer !== undefined && values.peer !== 'dovecot') throw new Error(`--peer: only dovecot is known, got ${values.peer}`);
   const machine = machineInfo();
-  const { dataDir, users } = await preparePopulatedDataDir({ users: Number(values.users), messages: Number(values.messages) });
   const profileDir = values.profile ? join(RESULTS_DIR, `profile-overload-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
-  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error', '--metrics-port', '0'], 20_000, {
-    nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-  });
-  try {
-    const ports = server.ports;
-    // Reference lists, taken while the server is calm.
-    const reference = new Map<string, string>();
-    for (const u of users) {
-      for (const kind of ['pop3', 'imap'] as const) {
-        const r = await run(kind, ports, u, 30_000);
-        if (!r.ok) throw new Error(`reference ${kind} session for ${u.name} failed: ${r.error}`);
-        reference.set(`${kind}:${u.name}`, r.uidlHash!);
-      }
-    }
-    const capacity = await measureCapacity(ports, users, Number(values['step-seconds']));
-    console.log(`capacity (closed loop, 32 clients): ${round(capacity, 1)} sessions/s; mailbox ${values.messages} messages × ${users.length} users`);
-    const steps: StepResult[] = [];
-    for (const m of values.multipliers!.split(',').map(Number)) {
-      const s = await step(ports, users, reference, capacity * m, Number(values['step-seconds']), server.child.pid!, m, ports.metrics!);
-      steps.push(s);
-      console.log(
-        `${String(m).padStart(5)}× offered ${String(s.offeredPerSecond).padStart(7)}/s  completed ${String(s.completedPerSecond).padStart(7)}/s  ` +
-          `refused ${String(s.refusedPerSecond).padStart(7)}/s  p50 ${s.latencyMs.p50} ms  p99 ${s.latencyMs.p99} ms  auth p99 ${s.authP99Ms} ms (server ≤${s.serverAuthP99Ms} ms)  ` +
-          `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
-          `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}${s.generatorBound ? '  [generator-bound]' : ''}`,
-      );
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    const peak = Math.max(...steps.map((s) => s.completedPerSecond));
-    const last = steps[steps.length - 1]!;
-    const idleAuth = steps[0]!.authP99Ms;
-    const verdict = {
-      goodputAtMaxVsPeak: round(last.completedPerSecond / peak, 2),
-      authP99AtMaxVsIdle: round(last.authP99Ms / Math.max(0.001, idleAuth), 2),
-      serverAuthP99AtMaxVsIdle: round(last.serverAuthP99Ms / Math.max(0.001, steps[0]!.serverAuthP99Ms), 2),
-      mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
-      generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
-    };
-    console.log(`goodput at ${last.multiplier}× = ${verdict.goodputAtMaxVsPeak} of peak (target ≥ 0.8); auth p99 at ${last.multiplier}× = ${verdict.serverAuthP99AtMaxVsIdle}× idle in the server, ${verdict.authP99AtMaxVsIdle}× as the client saw it (target ≤ 3); mismatches ${verdict.mismatches} (must be 0)`);
-    if (verdict.generatorBoundSteps.length) {
-      console.log(`generator-bound steps: ${verdict.generatorBoundSteps.map((m) => `${m}×`).join(', ')} — the load generator, not the server, set their pace (it needs its own cores to offer more)`);
-    }
-    const file = writeResult('overload', { bench: 'overload', machine, loadavgAfter: machineInfo().loadavg, params: values, capacity, steps, verdict });
-    const svg = lineChart({
-      title: 'tegami under overload (POP3 + IMAP sessions)',
-      xLabel: 'offered load, sessions/s',
-      leftLabel: 'sessions/s',
-      rightLabel: 'p99 latency, ms',
-      logX: true,
-      series: [
-        { name: 'goodput', color: '#1f77b4', axis: 'left', points: steps.map((s) => [s.offeredPerSecond, s.completedPerSecond]) },
-        { name: 'refused (try later)', color: '#ff7f0e', axis: 'left', points: steps.map((s) => [s.offeredPerSecond, s.refusedPerSecond]) },
-        { name: 'p99 completed', color: '#d62728', axis: 'right', points: steps.map((s) => [s.offeredPerSecond, s.latencyMs.p99]) },
-      ],
-    });
-    const chart = file.replace(/\.json$/, '.svg');
-    writeFileSync(chart, svg);
-    console.log(`result: ${file}\nchart: ${chart}`);
-    if (verdict.mismatches > 0) process.exitCode = 1;
-  } finally {
-    await server.stop();
+  const sides: Side[] = values.peer ? ['tegami', 'dovecot'] : ['tegami'];
+  const results: SideResult[] = [];
+  for (const side of sides) results.push(await runSide(side, values as Parameters<typeof runSide>[1], side === 'tegami' ? profileDir : undefined));
+  console.log(`\n${sideBySide(results)}\n`);
+  for (const r of results) {
+    const v = r.verdict;
+    const last = r.steps[r.steps.length - 1]!.multiplier;
+    console.log(`${r.side}: goodput at ${last}× = ${v.goodputAtMaxVsPeak} of peak (target ≥ 0.8); auth p99 at ${last}× = ${v.authP99AtMaxVsFirst}× its ${r.steps[0]!.multiplier}× value as the client saw it` +
+      `${Number.isNaN(v.serverAuthP99AtMaxVsFirst) ? '' : `, in the server: password check ${v.serverAuthP99AtMaxVsFirst}×, accept→logged in ${v.serverStartP99AtMaxVsFirst}×`} (target ≤ 3); mismatches ${v.mismatches} (must be 0); closed-loop capacity run refused ${r.capacityRefused}` +
+      `${v.generatorBoundSteps.length ? `; generator-bound steps: ${v.generatorBoundSteps.map((m) => `${m}×`).join(', ')}` : ''}`);
   }
+  const loadavgAfter = machineInfo().loadavg;
+  console.log(`machine: ${machine.cpus} × ${machine.cpuModel}; load average before ${machine.loadavg.join(' ')}, after ${loadavgAfter.join(' ')}`);
+  const file = writeResult('overload', { bench: 'overload', machine, loadavgAfter, params: values, results });
+  const colors = { tegami: ['#1f77b4', '#ff7f0e', '#d62728'], dovecot: ['#2ca02c', '#9467bd', '#8c564b'] } as const;
+  const svg = lineChart({
+    title: `overload: POP3 + IMAP sessions${values['server-cpu'] ? `, server held to ${values['server-cpu']} CPU` : ''}`,
+    xLabel: 'offered load, sessions/s',
+    leftLabel: 'sessions/s',
+    rightLabel: 'p99 latency, ms',
+    logX: true,
+    series: results.flatMap((r) => [
+      { name: `${r.side} goodput`, color: colors[r.side][0], axis: 'left' as const, points: r.steps.map((s) => [s.offeredPerSecond, s.completedPerSecond] as [number, number]) },
+      { name: `${r.side} refused`, color: colors[r.side][1], axis: 'left' as const, points: r.steps.map((s) => [s.offeredPerSecond, s.refusedPerSecond] as [number, number]) },
+      { name: `${r.side} p99`, color: colors[r.side][2], axis: 'right' as const, points: r.steps.map((s) => [s.offeredPerSecond, s.latencyMs.p99] as [number, number]) },
+    ]),
+  });
+  const chart = file.replace(/\.json$/, '.svg');
+  writeFileSync(chart, svg);
+  console.log(`result: ${file}\nchart: ${chart}`);
+  if (results.some((r) => r.verdict.mismatches > 0)) process.exitCode = 1;
   if (profileDir) {
     console.log(`where the server spent its CPU (self time; profile in ${profileDir}):`);
     for (const f of readdirSync(profileDir)) for (const h of hotSpots(join(profileDir, f), 25)) console.log(`  ${String(h.share).padStart(5)}%  ${h.fn}  ${h.where}`);

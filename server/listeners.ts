@@ -6,6 +6,7 @@
 // socket is closed — new connections get an immediate "connection refused" from the kernel — and
 // opened again on the same port as soon as the governor says so. Open sessions are not touched.
 import net from 'node:net';
+import { processCpuMs } from './governor/accept-gate.ts';
 
 export interface Listener {
   readonly port: number;
@@ -37,10 +38,10 @@ export async function listen(
 ): Promise<Listener> {
   const sockets = new Set<net.Socket>();
   const accept = (socket: net.Socket) => {
-    const t0 = performance.now();
+    const t0 = control ? processCpuMs() : 0;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    if (!onSocket(socket)) control?.chargeRefusal(performance.now() - t0);
+    if (!onSocket(socket)) control?.chargeRefusal(processCpuMs() - t0);
   };
   const bind = (p: number) =>
     new Promise<net.Server>((resolve, reject) => {

@@ -36,7 +36,7 @@ export function imapSync(
       resolve({ ...r, ms: performance.now() - t0 });
     };
     const timer = setTimeout(() => finish({ ok: false, error: 'timeout' }), timeoutMs);
-    s.on('error', (e) => finish({ ok: false, error: (e as NodeJS.ErrnoException).code ?? 'socket error' }));
+    s.on('error', (e) => finish({ ok: false, error: (e as NodeJS.ErrnoException).code ?? 'socket error', failedAt: step === 0 ? 'greeting' : undefined }));
     s.on('close', () => finish({ ok: false, error: 'closed early' }));
     const code = (line: string) => {
       const m = /^(\S+) (NO|BAD|BYE)(?: \[([^\]]+)\])?/.exec(line);

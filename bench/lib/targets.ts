@@ -19,14 +19,20 @@ export interface Target {
   readonly side: Side;
   readonly ports: { pop3: number; imap: number; lmtp: number; smtp?: number };
   readonly users: BenchUser[];
+  /** tegami's metrics port, when started with `metrics`. */
+  readonly metricsPort?: number;
   /** CPU seconds used so far by the server's whole process tree. */
   cpuSeconds(): number;
+  /** The server's processes now (to confine them with a CPU quota, say). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
 export interface TargetOptions {
   /** Write a V8 CPU profile of the tegami process into this folder (`node --cpu-prof`). */
   profileDir?: string;
+  /** Serve tegami's /metrics (on an ephemeral port). */
+  metrics?: boolean;
 }
 
 export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions = {}): Promise<Target> {
@@ -36,13 +42,16 @@ export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions =
 async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   const { dataDir, users } = await preparePopulatedDataDir(fx);
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error'], 60_000, { nodeArgs });
+  const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
+  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error', ...metrics], 60_000, { nodeArgs });
   const pid = server.child.pid!;
   return {
     side: 'tegami',
     ports: server.ports,
+    metricsPort: server.ports.metrics,
     users,
     cpuSeconds: () => processCpuSeconds(pid),
+    pids: () => [pid],
     async stop() {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -60,6 +69,7 @@ async function startDovecotTarget(fx: Fixture): Promise<Target> {
     ports: peer.ports,
     users,
     cpuSeconds: () => peer.pids().reduce((sum, pid) => sum + (processCpuSeconds(pid) || 0), 0),
+    pids: () => peer.pids(),
     async stop() {
       await peer.stop();
       rmSync(peer.dir, { recursive: true, force: true });

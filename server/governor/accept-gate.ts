@@ -2,7 +2,9 @@
 //
 // A refusal with a code (-ERR [SYS/TEMP], * BYE [UNAVAILABLE]) still costs the loop an accept, a
 // write and a close. At ten times capacity those add up to more than the sessions being served, so
-// while refusals take more than `budget` of the loop (measured over 100 ms windows) the listeners
+// while refusals take more than `budget` of the CPU the process used (CPU time, not wall time: a
+// server held to a CPU quota, or descheduled on a busy machine, must not count the time it was not
+// running as refusing; measured over 100 ms windows) the listeners
 // close their listening sockets: the kernel then answers new connections with an immediate
 // "connection refused" — no CPU of ours, and no SYN left unanswered for the client to retry after
 // 1, 3, 7 s as a full backlog would. Merely not calling accept() (pausing reads of the accept queue)
@@ -21,6 +23,8 @@ export interface AcceptGateOptions {
 }
 
 const WINDOW_MS = 100;
+/** Refusal CPU in a window below which no pause is considered (noise at a window's start), ms. */
+const MIN_SPENT_MS = 2;
 /** While paused, how often to look whether waiting dropped, ms. */
 const RECHECK_MS = 20;
 /** An episode ends when accepting stayed open this long, ms. */
@@ -31,6 +35,7 @@ export type AcceptListener = (open: boolean) => void;
 export class AcceptGate {
   private readonly listeners = new Set<AcceptListener>();
   private windowStart: number;
+  private windowCpuMs: number;
   private spentMs = 0;
   private pausedAt: number | undefined;
   private recheck: NodeJS.Timeout | undefined;
@@ -43,8 +48,11 @@ export class AcceptGate {
     private readonly now: Clock,
     private readonly metrics?: Metrics,
     private readonly log?: Logger,
+    /** CPU the process used so far, ms. */
+    private readonly cpuMs: () => number = processCpuMs,
   ) {
     this.windowStart = now();
+    this.windowCpuMs = cpuMs();
   }
 
   get paused(): boolean {
@@ -57,15 +65,18 @@ export class AcceptGate {
     return () => this.listeners.delete(fn);
   }
 
-  /** What refusing one connection cost the loop, ms. */
+  /** What refusing one connection cost, CPU ms. */
   charge(ms: number): void {
     const t = this.now();
+    const cpu = this.cpuMs();
     if (t - this.windowStart >= WINDOW_MS) {
       this.windowStart = t;
+      this.windowCpuMs = cpu;
       this.spentMs = 0;
     }
     this.spentMs += ms;
-    if (!this.paused && this.opts.budget < 1 && this.spentMs > this.opts.budget * WINDOW_MS) this.pause(t);
+    if (this.paused || this.opts.budget >= 1 || this.spentMs < MIN_SPENT_MS) return;
+    if (this.spentMs > this.opts.budget * (cpu - this.windowCpuMs)) this.pause(t);
   }
 
   private pause(t: number): void {
@@ -93,6 +104,8 @@ export class AcceptGate {
     const ms = t - this.pausedAt;
     this.pausedAt = undefined;
     this.windowStart = t;
+    this.windowCpuMs = this.cpuMs();
+    this.spentMs = 0;
     this.episode!.pausedMs += ms;
     this.metrics?.acceptPausedSeconds.inc(ms / 1000);
     for (const fn of this.listeners) fn(true);
@@ -110,4 +123,10 @@ export class AcceptGate {
     this.pausedAt = undefined;
     this.listeners.clear();
   }
+}
+
+/** CPU time the process has used, ms (user + system). */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

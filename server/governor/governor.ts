@@ -248,7 +248,9 @@ export class Governor implements GovernorContract {
     }, () => {
       if (!starting) return;
       started();
-      this.startCodel.observe(this.now() - accepted);
+      const ms = this.now() - accepted;
+      this.startCodel.observe(ms);
+      this.metrics?.sessionStart.observe(ms / 1000);
     });
   }
 

@@ -23,6 +23,9 @@ export class Metrics {
   readonly command = new Histogram({
     name: 'tegami_command_seconds', help: 'Heavy command latency, queueing included', labelNames: ['protocol', 'command'], buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
+  readonly sessionStart = new Histogram({
+    name: 'tegami_session_start_seconds', help: 'Accept to logged in: what the governor watches as session-start latency', buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
   readonly auth = new Histogram({
     name: 'tegami_auth_seconds', help: 'Password check latency', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers: [this.registry],
   });

@@ -17,7 +17,10 @@ describe('accept gate', () => {
   it('closes the listener while refusals exceed the budget, refuses at the kernel, and reopens the same port once waiting drops', async () => {
     let waiting = true;
     const metrics = new Metrics();
-    const gate = new AcceptGate({ budget: 0.1, maxPauseMs: 10_000 }, () => waiting, () => 0, metrics); // time stands still
+    let cpu = 0;
+    // time stands still; the process used 100 ms of CPU in this window
+    const gate = new AcceptGate({ budget: 0.1, maxPauseMs: 10_000 }, () => waiting, () => 0, metrics, undefined, () => cpu);
+    cpu = 100;
     const charged: number[] = [];
     const control = { onAcceptChange: (fn: (open: boolean) => void) => gate.subscribe(fn), chargeRefusal: (ms: number) => charged.push(ms) };
     let refuse = true;
@@ -27,8 +30,9 @@ describe('accept gate', () => {
     }, control);
     try {
       expect(await connect(l.port)).toBe('busy');
-      expect(charged.length).toBe(1); // the listener reports what each refusal cost
-      gate.charge(5); // refusals took 5 ms of this 100 ms window: within a 10% budget
+      expect(charged.length).toBe(1); // the listener reports what each refusal cost (CPU ms)
+      expect(charged[0]).toBeLessThan(50);
+      gate.charge(5); // refusals took 5 of the 100 ms of CPU: within a 10% budget
       expect(gate.paused).toBe(false);
       gate.charge(6); // 11 ms: over it
       expect(gate.paused).toBe(true);

@@ -1,0 +1,83 @@
+// Confines a server to a share of a CPU with a cgroup, so an overload bench on a 2-core machine
+// measures the server and not the load generator beside it: with the server held to 0.3 of a core,
+// the generator has the rest to offer ten times the server's capacity. cgroup v1 (`cpu` hierarchy:
+// cpu.cfs_quota_us over cpu.cfs_period_us; usage from `cpuacct`) where mounted, else cgroup v2
+// (cpu.max, usage from cpu.stat). Needs root (or a delegated cgroup).
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const PERIOD_US = 100_000;
+const ROOT = '/sys/fs/cgroup';
+
+export interface CpuQuota {
+  /** e.g. "cgroup v1 /sys/fs/cgroup/cpu/tegami-bench-1234: 30000/100000 µs". */
+  readonly describe: string;
+  /** Moves processes in; their children forked later stay in. */
+  add(pids: readonly number[]): void;
+  /** CPU seconds used by everything in the group so far. */
+  usageSeconds(): number;
+  /** Removes the group (its processes must have exited). */
+  remove(): void;
+}
+
+function moveIn(dir: string, pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // exited meanwhile
+    }
+  }
+}
+
+function v1(name: string, quotaUs: number): CpuQuota | undefined {
+  const cpuRoot = join(ROOT, 'cpu');
+  if (!existsSync(join(cpuRoot, 'cpu.cfs_quota_us'))) return undefined;
+  const cpu = join(cpuRoot, name);
+  mkdirSync(cpu, { recursive: true });
+  writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(PERIOD_US));
+  writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(quotaUs));
+  // cpu and cpuacct are one hierarchy on some systems (cpu,cpuacct), two on others
+  const acctRoot = existsSync(join(cpuRoot, 'cpuacct.usage')) ? cpuRoot : join(ROOT, 'cpuacct');
+  const acct = acctRoot === cpuRoot ? cpu : join(acctRoot, name);
+  if (acct !== cpu) mkdirSync(acct, { recursive: true });
+  return {
+    describe: `cgroup v1 ${cpu}: cfs_quota ${quotaUs}/${PERIOD_US} µs`,
+    add(pids) {
+      moveIn(cpu, pids);
+      if (acct !== cpu) moveIn(acct, pids);
+    },
+    usageSeconds: () => Number(readFileSync(join(acct, 'cpuacct.usage'), 'utf8')) / 1e9,
+    remove() {
+      for (const d of new Set([cpu, acct])) rmdirSync(d);
+    },
+  };
+}
+
+function v2(name: string, quotaUs: number): CpuQuota | undefined {
+  const root = [ROOT, join(ROOT, 'unified')].find((d) => existsSync(join(d, 'cgroup.controllers')));
+  if (!root || !readFileSync(join(root, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) return undefined;
+  writeFileSync(join(root, 'cgroup.subtree_control'), '+cpu');
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'cpu.max'), `${quotaUs} ${PERIOD_US}`);
+  return {
+    describe: `cgroup v2 ${dir}: cpu.max ${quotaUs} ${PERIOD_US}`,
+    add: (pids) => moveIn(dir, pids),
+    usageSeconds: () => Number(/^usage_usec (\d+)/m.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))![1]) / 1e6,
+    remove: () => rmdirSync(dir),
+  };
+}
+
+/** A cgroup holding its processes to `cores` CPUs (0.3 = 30% of one). Throws, saying why, if it cannot. */
+export function createCpuQuota(name: string, cores: number): CpuQuota {
+  if (!(cores > 0)) throw new Error(`--server-cpu must be a positive number of cores, got ${cores}`);
+  const quotaUs = Math.round(cores * PERIOD_US);
+  try {
+    const q = v1(name, quotaUs) ?? v2(name, quotaUs);
+    if (q) return q;
+  } catch (err) {
+    throw new Error(`cannot confine the server to ${cores} CPU with a cgroup (${(err as Error).message}); run as root, or without --server-cpu`);
+  }
+  throw new Error(`cannot confine the server to ${cores} CPU: no cgroup v1 cpu controller under ${ROOT}/cpu and no cgroup v2 with the cpu controller; run without --server-cpu`);
+}
