@@ -1,12 +1,11 @@
 // The `tegami` command line (DESIGN.md contract): serve, user add|list|del, import.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { openStore, UnknownUserError } from '../storage/index.ts';
 import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
+import { packageVersion } from './package-version.ts';
 import { DEFAULT_MIN_FREE_SPACE, startServer, type ServerOptions } from './server.ts';
 import { readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
 
@@ -57,18 +56,6 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** The version in the package's own package.json: the nearest one above this file (sources or dist/). */
-function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tegami' && pkg.version) return pkg.version;
-    }
-    if (dirname(dir) === dir) return 'unknown';
-  }
-}
-
 const program = new Command('tegami')
   .description('POP3 + IMAP mail store with SMTP/LMTP ingress over LevelDB')
   .version(packageVersion(), '-V, --version', 'print the version')
@@ -85,6 +72,7 @@ program
   .option('--smtp-port <n>', 'SMTP port', port, DEFAULTS.smtp)
   .option('--lmtp-port <n>', 'LMTP port', port, DEFAULTS.lmtp)
   .option('--metrics-port <n>', 'serve Prometheus /metrics, /healthz, /readyz on this port', port)
+  .option('--http-api', 'also serve the HTTP API (Mailpit-compatible /api/v1, accounts, chaos) on the metrics port; for tests: it can read and delete all mail')
   .option('--user <name:password>', 'add an account for this run (repeatable)', userPair, {})
   .option('--log-level <level>', 'silent, error, warn, info or debug', 'info')
   .option('--max-message-size <bytes>', 'largest message accepted', (v) => Number(v))
@@ -92,6 +80,7 @@ program
   .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
   .option('--min-free-space <size>', 'refuse new mail with "try later" below this much free disk space (0 = off)', size, DEFAULT_MIN_FREE_SPACE)
   .action(async (o) => {
+    if (o.httpApi && o.metricsPort === undefined) fail(new Error('--http-api is served on the metrics port: give --metrics-port N too'));
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
       host: o.host,
@@ -100,6 +89,7 @@ program
       smtpPort: o.smtpPort,
       lmtpPort: o.lmtpPort,
       metricsPort: o.metricsPort,
+      httpApi: o.httpApi === true,
       users: o.user,
       logLevel: o.logLevel,
       maxMessageSize: o.maxMessageSize,
@@ -107,6 +97,7 @@ program
       retentionMs: o.retention,
       minFreeSpace: o.minFreeSpace,
       drainMs: 10_000,
+      smtpGreetingDelay: true,
     };
     const server = await startServer(opts).catch(fail);
     let stopping = false;

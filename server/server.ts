@@ -2,18 +2,20 @@
 // Used by `tegami serve` and by the embedding API (startServer).
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { simpleParser } from 'mailparser';
 import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { handlePop3Connection } from '../protocol/pop3/index.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
 import { openStore, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
+import { UnknownUserError } from '../storage/errors.ts';
 import type { MailStore } from '../storage/types.ts';
-import { readAll } from '../storage/read-all.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
 import { Governor, NO_SHEDDING, type GovernorOptions } from './governor/index.ts';
 import { startIngress, toCrlf } from './ingress/index.ts';
 import { listen, type Listener } from './listeners.ts';
+import { MailInspector, type MessageQuery, type WaitOptions } from './embedding/mail-inspector.ts';
+import type { ReceivedMessage } from './embedding/received-message.ts';
+import { createHttpApi } from './http-api/index.ts';
 import { createLogger, type LogLevel } from './logger.ts';
 import { Metrics, startMetricsServer, timedStore } from './metrics/index.ts';
 import { UserDirectory } from './users/index.ts';
@@ -29,8 +31,28 @@ export interface ServerOptions {
   lmtpPort?: number;
   /** Serve Prometheus metrics, /healthz and /readyz on this port (0 = any free port). Off when absent. */
   metricsPort?: number;
+  /**
+   * Also serve the HTTP API on the metrics port: Mailpit-compatible /api/v1 (list, search, read, delete
+   * messages) plus accounts, chaos and a wait for mail (README). Anyone who reaches the port can read
+   * and delete all mail: for tests, off by default.
+   */
+  httpApi?: boolean;
   /** Accounts to create at start (name → password), kept in memory only. */
   users?: Record<string, string>;
+  /**
+   * Catch-all for tests: an account comes into being at its first delivery (RCPT TO, deliver()) or
+   * login. `true`: any password logs in; `{ password }`: only that one. Off by default: mail for an
+   * unknown name is refused (SMTP 550, deliver() throws UnknownUserError).
+   */
+  autoCreateUsers?: boolean | { password: string };
+  /** SMTP/LMTP offer AUTH PLAIN/LOGIN and accept any credentials (off: no AUTH, as before). */
+  acceptAnySmtpAuth?: boolean;
+  /**
+   * Before its 220 greeting, wait 100 ms (smtp-server's early-talker check) and look up the client's
+   * reverse DNS name. Off for an embedded server (each test connection would pay ≈ 105 ms);
+   * `tegami serve` turns it on.
+   */
+  smtpGreetingDelay?: boolean;
   logLevel?: LogLevel;
   /** Largest message accepted over SMTP/LMTP/APPEND, octets (default 50 MB). */
   maxMessageSize?: number;
@@ -42,7 +64,7 @@ export interface ServerOptions {
    */
   governor?: Partial<GovernorOptions> | false;
   chaos?: Partial<ChaosSettings>;
-  /** How long close() lets open sessions finish before cutting them, ms. */
+  /** How long close() lets open sessions finish before cutting them, ms (default 0: at once; `tegami serve` waits 10 s). */
   drainMs?: number;
   /** Keep expunged mail recoverable (tegami undelete) this long before it is reclaimed, ms (default 0). */
   retentionMs?: number;
@@ -71,26 +93,29 @@ export interface TegamiServer {
   readonly storeHealth: StoreHealth;
   readonly log: Logger;
   addUser(name: string, password: string): Promise<void>;
-  /** Delivers an RFC 822 message to NAME's INBOX, as SMTP would (bare LF is turned into CRLF). */
+  /**
+   * Delivers an RFC 822 message to an account's INBOX (a name, or an address), as SMTP would: bare LF
+   * is turned into CRLF, and an unknown account is refused (UnknownUserError) unless autoCreateUsers.
+   */
   deliver(user: string, rfc822: string | Buffer): Promise<void>;
-  /** A mailbox's messages, parsed (subject, from, to, text, html) — for asserting in tests. */
+  /** A mailbox's messages, parsed — for asserting in tests. Unaffected by chaos. */
   messages(user: string, mailbox?: string): Promise<ReceivedMessage[]>;
+  /** Every message of every account and mailbox. */
+  allMessages(): Promise<ReceivedMessage[]>;
+  /** Resolves when a matching message is there (at once if it already is); no polling. */
+  waitForMessage(query: MessageQuery & WaitOptions): Promise<ReceivedMessage>;
+  /** Resolves with all matching messages once there are `count` of them. */
+  waitForMessages(query: MessageQuery & WaitOptions): Promise<ReceivedMessage[]>;
+  /** Resolves after `timeoutMs` (default 500) if no matching message is there or arrives; rejects as soon as one does. */
+  waitForNoMessage(query: MessageQuery & Pick<WaitOptions, 'timeoutMs'>): Promise<void>;
+  /** Deletes every message of one account, or of all; accounts stay. */
+  purge(user?: string): Promise<void>;
+  /** Between tests: purge all mail and clear chaos. */
+  reset(): Promise<void>;
   /** The ready line `tegami serve` prints. */
   readyLine(): string;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-export interface ReceivedMessage {
-  uid: number;
-  flags: readonly string[];
-  size: number;
-  subject?: string;
-  from?: string;
-  to?: string;
-  text?: string;
-  html?: string;
-  raw: Buffer;
 }
 
 /** One line when the store fails (with the cause), one when it is back, one if recovery gives up. */
@@ -107,6 +132,8 @@ function watchStoreHealth(health: StoreHealth, log: Logger): void {
     }
   });
 }
+
+export type { ReceivedMessage };
 
 export async function startServer(opts: ServerOptions = {}): Promise<TegamiServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -127,17 +154,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   watchStoreHealth(inner.health, log);
   const chaos = new ChaosStore(inner, governor, opts.chaos ?? {});
   const store: MailStore = timedStore(chaos, governor, metrics);
+  const userOptions = opts.autoCreateUsers ? { autoCreate: opts.autoCreateUsers } : {};
   const users = opts.dataDir
-    ? await UserDirectory.open(opts.dataDir, { onError: (err) => log.error({ err }, 'users file unreadable; keeping the accounts it had before') }).catch(async (err: unknown) => {
+    ? await UserDirectory.open(opts.dataDir, { ...userOptions, onError: (err) => log.error({ err }, 'users file unreadable; keeping the accounts it had before') }).catch(async (err: unknown) => {
       log.error({ err }, 'cannot start: users file unreadable');
       await inner.close();
       throw err;
     })
-    : UserDirectory.inMemory();
-  const ensure = (name: string) => store.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
+    : UserDirectory.inMemory(userOptions);
+  const inspector = new MailInspector(inner, users);
+  const ensure = (name: string) => inner.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
   users.onAdded((name) => void ensure(name));
   for (const [name, password] of Object.entries(opts.users ?? {})) await users.addInMemory(name, password);
-  for (const name of users.list()) await store.ensureUser(name);
+  for (const name of users.list()) await inner.ensureUser(name);
 
   const ctx: SessionContext = {
     store,
@@ -148,6 +177,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
         try {
           const name = await users.verify(user, password);
           result = name ? 'ok' : 'fail';
+          if (name && opts.autoCreateUsers) await inner.ensureUser(name); // the session opens its INBOX next
           return name;
         } finally {
           metrics.auth.observe({ result }, (performance.now() - t0) / 1000);
@@ -165,15 +195,26 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   let ready = false;
   try {
-    listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, ctx), governor));
-    listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, ctx), governor));
+    // each protocol sees the store through its own chaos view, so chaos.failNext({ protocol }) can aim
+    const pop3Ctx = { ...ctx, store: timedStore(chaos.forProtocol('pop3'), governor, metrics) };
+    const imapCtx = { ...ctx, store: timedStore(chaos.forProtocol('imap'), governor, metrics) };
+    listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, pop3Ctx), governor));
+    listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, imapCtx), governor));
     ingress = await startIngress({
-      host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store, users, governor, log, maxMessageSize,
+      host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store: timedStore(chaos.forProtocol('smtp'), governor, metrics),
+      users, governor, log, maxMessageSize, instantGreeting: !opts.smtpGreetingDelay, acceptAnyAuth: opts.acceptAnySmtpAuth === true, faults: chaos,
     });
     if (opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         host, port: opts.metricsPort, metrics,
         ready: () => ready && !governor.forcedShed && inner.health.state === 'ok',
+        ...(opts.httpApi ? {
+          routes: createHttpApi({
+            inspector, chaos, users,
+            addUser: (name, password) => server.addUser(name, password),
+            expunge: async (user, mailbox, uids) => void (await inner.expunge(user, mailbox, uids)),
+          }),
+        } : {}),
         beforeScrape: () => {
           for (const state of ['ok', 'failed', 'recovering'] as const) metrics.storeState.set({ state }, inner.health.state === state ? 1 : 0);
           const free = inner.freeBytes();
@@ -202,7 +243,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const close = () =>
     (closing ??= (async () => {
       ready = false;
-      const grace = opts.drainMs ?? 2000;
+      const grace = opts.drainMs ?? 0;
       await Promise.all([...listeners.map((l) => l.close(grace)), ingress!.close()]);
       await metricsServer?.close();
       users.close();
@@ -220,26 +261,26 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     chaos,
     storeHealth: inner.health,
     log,
+    // The test helpers work on the store beneath chaos: injected faults are for the protocols.
     async addUser(name, password) {
       await users.addInMemory(name, password);
-      await store.ensureUser(users.canonical(name));
+      await inner.ensureUser(users.canonical(name));
     },
     async deliver(user, rfc822) {
       const name = users.canonical(user);
-      await store.ensureUser(name);
-      await store.deliver([name], toCrlf(Buffer.isBuffer(rfc822) ? rfc822 : Buffer.from(rfc822, 'utf8')));
+      if (!users.has(name)) throw new UnknownUserError(name);
+      await inner.ensureUser(name);
+      await inner.deliver([name], toCrlf(Buffer.isBuffer(rfc822) ? rfc822 : Buffer.from(rfc822, 'utf8')));
     },
-    async messages(user, mailbox = 'INBOX') {
-      const snap = await store.snapshot(users.canonical(user), mailbox);
-      return Promise.all(snap.messages.map(async (m) => {
-        const raw = await readAll(store.readBody(m.bodyId));
-        const parsed = await simpleParser(raw);
-        return {
-          uid: m.uid, flags: m.flags, size: m.size, raw,
-          subject: parsed.subject, from: parsed.from?.text, to: Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : parsed.to?.text,
-          text: parsed.text, html: parsed.html || undefined,
-        };
-      }));
+    messages: (user, mailbox) => inspector.messages(user, mailbox),
+    allMessages: () => inspector.allMessages(),
+    waitForMessage: (q) => inspector.waitForMessage(q),
+    waitForMessages: (q) => inspector.waitForMessages(q),
+    waitForNoMessage: (q) => inspector.waitForNoMessage(q),
+    purge: (user) => inspector.purge(user),
+    async reset() {
+      chaos.reset();
+      await inspector.purge();
     },
     readyLine() {
       const p = (port: number) => `${host}:${port}`;

@@ -15,8 +15,8 @@ export const STORE_OPS: Record<Wrapped, StoreOpKind> = {
 };
 
 export interface StoreHooks {
-  /** Runs before the operation; may wait or throw. */
-  before?(kind: StoreOpKind, op: string): Promise<void> | void;
+  /** Runs before the operation (with its arguments); may wait or throw. */
+  before?(kind: StoreOpKind, op: string, args: readonly unknown[]): Promise<void> | void;
   /** How long the operation took, `before` included (for readBody: until its first chunk), ms. */
   after?(op: string, ms: number): void;
 }
@@ -28,7 +28,7 @@ export function interceptStore(inner: MailStore, hooks: StoreHooks): MailStore {
     close: inner.close.bind(inner),
     async *readBody(bodyId: string, start?: number, end?: number) {
       const t0 = performance.now();
-      await hooks.before?.('read', 'readBody');
+      await hooks.before?.('read', 'readBody', [bodyId, start, end]);
       let first = true;
       for await (const chunk of inner.readBody(bodyId, start, end)) {
         if (first) {
@@ -44,7 +44,7 @@ export function interceptStore(inner: MailStore, hooks: StoreHooks): MailStore {
     out[op as Wrapped] = async (...args: unknown[]) => {
       const t0 = performance.now();
       try {
-        await hooks.before?.(kind, op);
+        await hooks.before?.(kind, op, args);
         return await method(...args);
       } finally {
         hooks.after?.(op, performance.now() - t0);

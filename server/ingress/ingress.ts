@@ -9,6 +9,7 @@ import type { MailStore } from '../../storage/types.ts';
 import { readAll } from '../../storage/read-all.ts';
 import type { UserDirectory } from '../users/index.ts';
 import { LISTEN_BACKLOG } from '../listeners.ts';
+import { greetInstantly } from './instant-greeting.ts';
 import { finalDeliveryMessage } from './trace-headers.ts';
 
 export interface IngressOptions {
@@ -23,6 +24,12 @@ export interface IngressOptions {
   maxRecipients?: number;
   /** Inactivity before a connection is dropped, ms. */
   socketTimeoutMs?: number;
+  /** Greet at once: no 100 ms early-talker wait, no reverse DNS (the embedded server). */
+  instantGreeting?: boolean;
+  /** Offer AUTH and accept any credentials (for applications that insist on logging in). */
+  acceptAnyAuth?: boolean;
+  /** Scripted replies for tests (ChaosStore.smtpReply). */
+  faults?: { takeSmtpReply(stage: 'MAIL' | 'RCPT' | 'DATA'): { code: number; message: string } | undefined };
 }
 
 export interface Ingress {
@@ -41,7 +48,13 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
     name: 'tegami',
     banner: 'tegami mail store',
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: o.acceptAnyAuth ? ['STARTTLS'] : ['AUTH', 'STARTTLS'],
+    allowInsecureAuth: o.acceptAnyAuth === true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    onAuth(auth, _session, callback) {
+      callback(null, { user: auth.username });
+    },
+    disableReverseLookup: o.instantGreeting === true,
     size: o.maxMessageSize,
     rejectOversized: true,
     logger: false,
@@ -58,12 +71,23 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
       releases.get(session.id)?.();
       releases.delete(session.id);
     },
+    onMailFrom(_address, _session, callback) {
+      const scripted = o.faults?.takeSmtpReply('MAIL');
+      callback(scripted ? smtpError(scripted.code, scripted.message) : undefined);
+    },
     onRcptTo(address, session, callback) {
+      const scripted = o.faults?.takeSmtpReply('RCPT');
+      if (scripted) return callback(smtpError(scripted.code, scripted.message));
       if (session.envelope.rcptTo.length >= (o.maxRecipients ?? 100)) return callback(smtpError(452, '4.5.3 too many recipients'));
       if (!o.users.has(address.address)) return callback(smtpError(550, `5.1.1 <${address.address}>: no such user here`));
       callback();
     },
     onData(stream, session, callback) {
+      const scripted = o.faults?.takeSmtpReply('DATA');
+      if (scripted) {
+        void readAll(stream).then(() => callback(smtpError(scripted.code, scripted.message)), callback);
+        return;
+      }
       void deliver(protocol, stream, session, o).then(
         () => callback(null, '2.0.0 OK: message stored'),
         (err) => callback(err),
@@ -71,6 +95,7 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
     },
   });
   server.on('error', (err) => o.log.warn({ err, protocol }, 'ingress connection error'));
+  if (o.instantGreeting) greetInstantly(server);
   return server;
 }
 

@@ -16,9 +16,12 @@ export async function startMetricsServer(o: {
   ready: () => boolean;
   /** Refreshes gauges that are read rather than pushed (backlog, …) before each scrape. */
   beforeScrape?: () => void;
+  /** More routes on the same port (the HTTP API): returns true when it took the request. */
+  routes?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (o.routes?.(req, res)) return;
     if (path === '/metrics') {
       o.beforeScrape?.();
       o.metrics.registry.metrics().then(

@@ -8,7 +8,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { OverloadedError, type Authenticator } from '../../protocol/session-context.ts';
-import { hashPassword, verifyPassword } from './password-hash.ts';
+import { verifyPassword } from './password-hash.ts';
 import { readUsersFile, usersFileStamp, type UserRecord } from './users-file.ts';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -17,10 +17,15 @@ export class InvalidUserNameError extends Error {
   override name = 'InvalidUserNameError';
 }
 
-/** `Alice@Example.org` → `alice`: the local part names the account, whatever the domain. */
+/**
+ * `Alice@Example.org` → `alice`: the local part names the account, whatever the domain; a `+tag`
+ * (plus-addressing, `alice+signup@…`) is dropped, as "+" is never part of an account name.
+ */
 export function canonicalUserName(nameOrAddress: string): string {
   const at = nameOrAddress.lastIndexOf('@');
-  return (at >= 0 ? nameOrAddress.slice(0, at) : nameOrAddress).toLowerCase();
+  const local = at >= 0 ? nameOrAddress.slice(0, at) : nameOrAddress;
+  const plus = local.indexOf('+');
+  return (plus > 0 ? local.slice(0, plus) : local).toLowerCase();
 }
 
 export function validateUserName(name: string): string {
@@ -60,7 +65,18 @@ export interface UserDirectoryOptions {
   pollMs?: number;
   /** Told once per unreadable version of the users file while running (the last good list stays). */
   onError?: (err: unknown) => void;
+  /**
+   * Accounts come into being when first used (a delivery, a login), as a catch-all for tests:
+   * `true` accepts any password, `{ password }` only that one.
+   */
+  autoCreate?: boolean | { password: string };
 }
+
+// In-memory accounts (embedding, `serve --user`) live and die with the process and their passwords are
+// already in its memory (options, argv): an HMAC under the per-process key stands in for scrypt, which
+// cost ≈ 36 ms per account at every start. Stored as `hmac$<base64>`; the users file keeps scrypt.
+const MEMORY_HASH = 'hmac$';
+const ANY_PASSWORD = 'any$';
 
 export class UserDirectory implements Authenticator {
   private fileUsers: Record<string, UserRecord> = {};
@@ -135,20 +151,37 @@ export class UserDirectory implements Authenticator {
 
   /** An account for this process only (embedding, `serve --user`); not written to the file. */
   async addInMemory(name: string, password: string): Promise<void> {
-    const n = validateUserName(name);
-    const isNew = !this.has(n);
-    this.memoryUsers.set(n, await hashPassword(password));
-    this.verified.delete(n);
-    if (isNew) this.announce(n);
+    this.setInMemory(validateUserName(name), MEMORY_HASH + this.mac(password).toString('base64'));
+  }
+
+  private setInMemory(name: string, stored: string): void {
+    const isNew = !this.known(name);
+    this.memoryUsers.set(name, stored);
+    this.verified.delete(name);
+    if (isNew) this.announce(name);
+  }
+
+  private known(name: string): boolean {
+    return this.memoryUsers.has(name) || Object.hasOwn(this.fileUsers, name);
+  }
+
+  /** With autoCreate, makes NAME an account on first use; true if it is one (now or already). */
+  private autoCreated(name: string): boolean {
+    if (this.known(name)) return true;
+    const auto = this.opts.autoCreate;
+    if (!auto || !NAME.test(name)) return false;
+    const fixed = auto === true ? undefined : auto.password;
+    this.setInMemory(name, fixed === undefined ? ANY_PASSWORD : MEMORY_HASH + this.mac(fixed).toString('base64'));
+    return true;
   }
 
   canonical(nameOrAddress: string): string {
     return canonicalUserName(nameOrAddress);
   }
 
+  /** Whether mail for this name or address has an account to go to (with autoCreate, it gets one). */
   has(nameOrAddress: string): boolean {
-    const n = canonicalUserName(nameOrAddress);
-    return this.memoryUsers.has(n) || Object.hasOwn(this.fileUsers, n);
+    return this.autoCreated(canonicalUserName(nameOrAddress));
   }
 
   list(): string[] {
@@ -165,9 +198,12 @@ export class UserDirectory implements Authenticator {
 
   async verify(user: string, password: string): Promise<string | undefined> {
     const name = canonicalUserName(user);
+    if (!password || !this.autoCreated(name)) return undefined;
     const stored = this.storedHash(name);
-    if (!stored || !password) return undefined;
+    if (!stored) return undefined;
+    if (stored === ANY_PASSWORD) return name;
     const mac = this.mac(password);
+    if (stored.startsWith(MEMORY_HASH)) return timingSafeEqual(Buffer.from(stored.slice(MEMORY_HASH.length), 'base64'), mac) ? name : undefined;
     const hit = this.verified.get(name);
     if (hit && hit.stored === stored && timingSafeEqual(hit.mac, mac)) return name;
     const ok = await this.lane.run(() => verifyPassword(password, stored));

@@ -73,12 +73,18 @@ test('plain node loads it with require()', () => {
   expect(JSON.parse(node('require.cjs'))).toEqual({ subject: 'from require', errors: true });
 });
 
+test('a plain node script drives `tegami serve` over SMTP and the HTTP API', () => {
+  expect(JSON.parse(node('http-api.mjs'))).toEqual({ subjects: ['over HTTP'], after: 0 });
+}, 60_000);
+
 test('the bin runs the compiled CLI', () => {
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
   expect(node(join(app, 'node_modules', 'tegami', 'bin', 'tegami.js'), '--version').trim()).toBe(version);
 });
 
 test("the README's recipes pass in the consumer's own vitest", () => {
-  const out = run(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter', 'dot']);
-  expect(out).toMatch(/passed/);
+  const out = run(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter', 'dot']).replace(/\x1b\[[0-9;]*m/g, '');
+  const files = readdirSync(join(app, 'test')).filter((f) => f.endsWith('.test.ts')).length;
+  expect(out).toMatch(new RegExp(`Test Files\\s+${files} passed`));
+  expect(out).not.toMatch(/skipped|todo/);
 }, 120_000);

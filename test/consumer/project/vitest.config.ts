@@ -1,8 +1,10 @@
+// vitest.config.ts — the shared server starts once, before any test file
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
     testTimeout: 20_000,
   },
 });
