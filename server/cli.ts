@@ -79,6 +79,7 @@ program
   .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200 (testing only)')
   .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
   .option('--min-free-space <size>', 'refuse new mail with "try later" below this much free disk space (0 = off)', size, DEFAULT_MIN_FREE_SPACE)
+  .option('--store-give-up <duration>', 'after a disk fault, exit with status 75 if the store cannot be reopened for this long (default 2m)', duration)
   .action(async (o) => {
     if (o.httpApi && o.metricsPort === undefined) fail(new Error('--http-api is served on the metrics port: give --metrics-port N too'));
     const opts: ServerOptions = {
@@ -96,6 +97,7 @@ program
       chaos: o.chaos ? parseChaos(o.chaos) : undefined,
       retentionMs: o.retention,
       minFreeSpace: o.minFreeSpace,
+      storeRecovery: o.storeGiveUp === undefined ? undefined : { giveUpAfterMs: o.storeGiveUp },
       drainMs: 10_000,
       smtpGreetingDelay: true,
     };

@@ -212,4 +212,18 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
     imap.close();
     expect(await subjects(server.ports.pop3)).toEqual([...before.slice(1), 'after', 'append-after']);
   });
+
+  it('exits with status 75, for a supervisor to restart it, when the store cannot be reopened', async () => {
+    const dir = mountTmpfs('6m');
+    const server = await serve(dir, '--min-free-space', '0', '--store-give-up', '1s');
+    const exited = new Promise<number | null>((r) => server.child.once('exit', (code) => r(code)));
+    // LevelDB reads CURRENT only when it opens: the running store does not notice, its reopen will.
+    writeFileSync(join(dir, 'mail', 'CURRENT'), 'garbage');
+    const { refusal } = await fill(server.ports.smtp, 'doomed');
+    expect(refusal).toMatch(/^451 /);
+    expect(await readyz(server)).toBe(503);
+    execFileSync('mount', ['-o', 'remount,size=64m', dir]);
+    expect(await exited).toBe(75);
+    expect(server.stderr()).toMatch(/store cannot recover[^]*tegami: the mail store cannot recover .*exiting with status 75/);
+  });
 });
