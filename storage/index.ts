@@ -64,7 +64,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   let space: FreeSpace | undefined;
   const store = await MailEngine.open(new LevelBackend(db, true), { ...settings, admitNewMail: (bytes) => space?.admit(bytes) });
   try {
-    space = await FreeSpace.watch(path, minFreeBytes ?? 0);
+    space = await FreeSpace.watch(path, minFreeBytes ?? 0, settings.onBackgroundError);
   } catch (err) {
     await store.close();
     throw err;

@@ -31,8 +31,8 @@ export class FreeSpace {
 
   private constructor(private readonly dir: string, readonly floorBytes: number, private readonly onError: (err: unknown) => void) {}
 
-  /** Samples now, then every second until close(). */
-  static async watch(dir: string, floorBytes: number, onError: (err: unknown) => void = () => undefined): Promise<FreeSpace> {
+  /** Samples now, then every second until close(); a failed sample is reported to `onError`. */
+  static async watch(dir: string, floorBytes: number, onError: (err: unknown) => void): Promise<FreeSpace> {
     const fs = new FreeSpace(dir, floorBytes, onError);
     await fs.sample();
     fs.timer = setInterval(() => void fs.sample(), SAMPLE_MS);
@@ -49,8 +49,9 @@ export class FreeSpace {
     return this.freeBytes < this.floorBytes;
   }
 
-  /** Counts `bytes` of new mail against the free space, or throws StoreFullError if they would cross the floor. */
+  /** Counts `bytes` of new mail against the free space, or throws StoreFullError if they would cross the floor (0: no floor). */
   admit(bytes: number): void {
+    if (this.floorBytes <= 0) return;
     if (this.freeBytes - bytes * WRITE_AMPLIFICATION < this.floorBytes) {
       throw new StoreFullError(`mail storage is full (${mb(this.freeBytes)} free, floor ${mb(this.floorBytes)})`);
     }

@@ -150,6 +150,7 @@ async function msUntilAccepted(port: number, subject: string, limitMs = 10_000):
 }
 
 const readyz = async (s: ServerProcess) => (await fetch(`http://127.0.0.1:${s.ports.metrics}/readyz`)).status;
+const metrics = async (s: ServerProcess) => (await fetch(`http://127.0.0.1:${s.ports.metrics}/metrics`)).text();
 
 describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   it('fills up with 451, keeps every 250, answers APPEND and QUIT with temporary errors, and takes mail again within seconds of space being freed', async () => {
@@ -165,12 +166,14 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
     const during = await subjects(server.ports.pop3);
     expect([...during].sort()).toEqual(acked); // nothing lost, nothing deleted
     expect(await readyz(server)).toBe(503);
+    expect(await metrics(server)).toMatch(/^tegami_store_state\{state="ok"\} 0$/m);
 
     execFileSync('mount', ['-o', 'remount,size=64m', dir]);
     const ms = await msUntilAccepted(server.ports.smtp, 'after');
     console.info(`disk full → space freed → first 250 after ${ms.toFixed(0)} ms, without a restart (${acked.length} accepted before the disk filled)`);
     expect(ms).toBeLessThan(5000);
     expect(await readyz(server)).toBe(200);
+    expect(await metrics(server)).toMatch(/^tegami_store_state\{state="ok"\} 1$/m);
     expect(await imapAppend(imap, 'INBOX', Buffer.from(mail('append-after')))).toMatch(/^OK /);
     imap.close();
     expect(await deleteFirst(server.ports.pop3)).toMatch(/^\+OK/);
@@ -179,7 +182,7 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
   });
 
   it('loses nothing acknowledged when killed with SIGKILL while the disk is full', async () => {
-    const dir = mountTmpfs('12m');
+    const dir = mountTmpfs('6m');
     const server = await serve(dir, '--min-free-space', '0');
     const { acked, refusal } = await fill(server.ports.smtp, 'crash');
     expect(refusal).toMatch(/^451 4\.3\.0 /);
@@ -190,10 +193,10 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
   });
 
   it('with a free-space floor, refuses new mail with 452 4.3.1 before the disk is full, still commits deletions, and takes mail again once a file is deleted', async () => {
-    const dir = mountTmpfs('24m');
+    const dir = mountTmpfs('16m');
     const filler = join(dir, 'filler');
-    writeFileSync(filler, Buffer.alloc(6 << 20));
-    const server = await serve(dir, '--min-free-space', '8MB');
+    writeFileSync(filler, Buffer.alloc(4 << 20));
+    const server = await serve(dir, '--min-free-space', '6MB');
     const { acked, refusal } = await fill(server.ports.smtp, 'floor');
     expect(refusal).toMatch(/^452 4\.3\.1 /);
     expect(acked.length).toBeGreaterThan(10);
@@ -206,7 +209,7 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
 
     unlinkSync(filler);
     const ms = await msUntilAccepted(server.ports.smtp, 'after');
-    console.info(`below the floor → 6 MB freed → first 250 after ${ms.toFixed(0)} ms`);
+    console.info(`below the floor → 4 MB freed → first 250 after ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(5000);
     expect(await imapAppend(imap, 'INBOX', Buffer.from(mail('append-after')))).toMatch(/^OK /);
     imap.close();
