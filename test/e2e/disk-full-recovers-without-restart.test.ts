@@ -3,15 +3,16 @@
 // within seconds, without a restart; meanwhile IMAP APPEND and POP3 QUIT with deletions get
 // temporary errors and lose nothing; a kill -9 while full loses nothing acknowledged. And with
 // the free-space floor, new mail stops with 452 4.3.1 before the disk is full, so deletions still
-// commit. Needs root (mount); each test mounts and unmounts its own tmpfs.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+// commit. A store that cannot be reopened ends the process with status 75, and `tegami user add`
+// on a full disk fails cleanly. Needs root (mount); each test mounts and unmounts its own tmpfs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { imapAppend, imapLogin } from '../helpers/imap.ts';
 import { pop3Login, pop3Multi } from '../helpers/pop3.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { sendRaw } from '../helpers/smtp.ts';
 
 /** Why these tests cannot run here, or undefined. */
@@ -228,5 +229,22 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
     execFileSync('mount', ['-o', 'remount,size=64m', dir]);
     expect(await exited).toBe(75);
     expect(server.stderr()).toMatch(/store cannot recover[^]*tegami: the mail store cannot recover .*exiting with status 75/);
+  });
+
+  it('tegami user add on a full disk says why and leaves users.json whole', () => {
+    const dir = mountTmpfs('1m');
+    const userAdd = (name: string) => spawnSync(process.execPath, [BIN, 'user', 'add', name, '--password-stdin', '--data', dir], { input: 'pw\n', encoding: 'utf8' });
+    expect(userAdd('alice').status).toBe(0);
+    const before = readFileSync(join(dir, 'users.json'), 'utf8');
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=64k'], { stdio: 'pipe' });
+    } catch {
+      // dd stops with "No space left on device": the disk is full, as wanted
+    }
+    const bob = userAdd('bob');
+    expect(bob.status).toBe(1);
+    expect(bob.stderr).toMatch(/^tegami: cannot write .*users\.json: ENOSPC.*it was left as it was/m);
+    expect(readFileSync(join(dir, 'users.json'), 'utf8')).toBe(before);
+    expect(readdirSync(dir).sort()).toEqual(['filler', 'users.json']); // no temp file, no lock left behind
   });
 });
