@@ -1,7 +1,7 @@
 // The storage package's public face: the contract types, the errors, and how to open a store. Only
 // this file picks a backend; everything outside storage/ gets the interfaces (MailStore, MailStoreAdmin).
 import { Level } from 'level';
-import { MailEngine } from './engine/mail-engine.ts';
+import { MailEngine } from './engine/index.ts';
 import { classicDb } from './level/classic-db.ts';
 import { FreeSpace } from './level/free-space.ts';
 import { LevelBackend } from './level/level-backend.ts';

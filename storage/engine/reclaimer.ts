@@ -102,13 +102,13 @@ export class Reclaimer {
     return maxSeq;
   }
 
-  /** Called by the store after it queued an account's items in a committed batch. */
+  /** Called by the store after a commit that queued an account's items succeeded. */
   queued(owner: string, items: readonly ReclaimItem[]): void {
     for (const it of items) this.count(owner, it, +1);
     this.wake();
   }
 
-  /** Items taken off an account's queue by someone else (undelete) in a committed batch. */
+  /** Items taken off an account's queue by someone else (undelete), once that commit succeeded. */
   dequeued(owner: string, items: readonly ReclaimItem[]): void {
     for (const it of items) this.count(owner, it, -1);
   }
@@ -160,7 +160,7 @@ export class Reclaimer {
   }
 
   /**
-   * The only caller of loop(). A step that fails (a read or a batch of the database) must not become
+   * The only caller of loop(). A step that fails (a read or a commit of the backend) must not become
    * an unhandled rejection, which ends the process: it is reported, and the loop tries again later.
    */
   private run(): void {

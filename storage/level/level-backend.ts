@@ -3,8 +3,7 @@
 // LevelDB keeps deletion tombstones until compaction, so this backend counts the deletions it
 // commits per key range and compacts a range once it collected many (invariant 5).
 import { MessageGoneError } from '../errors.ts';
-import type { Backend, BackendState, Change, StoredMailbox } from '../engine/backend.ts';
-import type { QueuedReclaim } from '../engine/records.ts';
+import type { Backend, BackendState, Change, QueuedReclaim, StoredMailbox } from '../engine/index.ts';
 import type { BodyRange, MessageMeta } from '../types.ts';
 import {
   BODY_CHUNK, COUNTERS_KEY, FORMAT_KEY, RECLAIM_RANGE, USER_RANGE, bodyChunkKey, expungeLogKey, expungeLogRange, mailboxKey,

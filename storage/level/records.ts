@@ -4,7 +4,7 @@
 // format) is refused with StoreFormatError naming the key, never misread. The store as a whole
 // carries a format number (FORMAT_KEY); a later format that changes a record upgrades it here.
 import { StoreFormatError } from '../errors.ts';
-import type { Counters, MailboxRecord, ReclaimItem } from '../engine/records.ts';
+import type { Counters, MailboxRecord, ReclaimItem } from '../engine/index.ts';
 import type { MessageMeta } from '../types.ts';
 
 /** The layout and encodings of this file and keys.ts. Stores without the marker are format 1. */

@@ -3,8 +3,7 @@
 // It keeps the same facts as any other backend — the engine owns every rule — and so passes the same
 // conformance suite, minus the restart tests.
 import { MessageGoneError } from '../errors.ts';
-import type { Backend, BackendState, Change, StoredMailbox } from '../engine/backend.ts';
-import type { MailboxRecord, QueuedReclaim, ReclaimItem } from '../engine/records.ts';
+import type { Backend, BackendState, Change, MailboxRecord, QueuedReclaim, ReclaimItem, StoredMailbox } from '../engine/index.ts';
 import type { BodyRange, MessageMeta, RawMessage } from '../types.ts';
 
 interface Body {

@@ -1,7 +1,7 @@
 // Invariant 3: a commit that fails answers an error and changes nothing a client can see — on every
 // backend, since the engine makes the changes visible only after the backend's commit resolved.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MailEngine } from '../../storage/engine/mail-engine.ts';
+import { MailEngine } from '../../storage/engine/index.ts';
 import { PartialMoveError, StoreUnavailableError } from '../../storage/index.ts';
 import { backends, removeTempDirs, type BackendUnderTest } from './backends.ts';
 

@@ -2,7 +2,7 @@
 // write of one step must not end the process (an unhandled rejection does, in Node); it is reported,
 // the loop pauses, and the backlog still drains once the storage answers again.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MailEngine } from '../../storage/engine/mail-engine.ts';
+import { MailEngine } from '../../storage/engine/index.ts';
 import { backends, removeTempDirs } from './backends.ts';
 
 const msg = (s: string) => Buffer.from(`Subject: ${s}\r\n\r\nbody\r\n`);
