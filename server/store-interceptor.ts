@@ -9,7 +9,7 @@ type Wrapped = Exclude<keyof MailStore, 'readBody' | 'watch' | 'stats' | 'close'
 /** Every operation, read or write. A method added to MailStore fails to compile until it is listed. */
 export const STORE_OPS: Record<Wrapped, StoreOpKind> = {
   ensureUser: 'write', listMailboxes: 'read', getMailbox: 'read', createMailbox: 'write', deleteMailbox: 'write',
-  deleteAccount: 'write', renameMailbox: 'write', setSubscribed: 'write', snapshot: 'read', append: 'write',
+  deleteAccount: 'write', renameMailbox: 'write', setSubscribed: 'write', subscriptions: 'read', snapshot: 'read', append: 'write',
   deliver: 'write', importMessages: 'write', readBodies: 'read', readSummary: 'read', storeFlags: 'write',
   expunge: 'write', copy: 'write', move: 'write', changesSince: 'read',
 };

@@ -25,7 +25,12 @@ export interface MailboxInfo {
   readonly highestModseq: number;
   readonly messages: number;
   readonly unseen: number;
+  /** Messages still \Recent (RFC 3501 2.3.2): arrived since a session last claimed them. */
   readonly recent?: number;
+  /** UID of the first message without \Seen (0: none). A running figure, like the counts. */
+  readonly firstUnseenUid?: number;
+  /** Keywords ever used in the mailbox (RFC 3501 FLAGS), kept as the mailbox changes; never shrinks. */
+  readonly keywords?: readonly string[];
   readonly specialUse?: string;
   readonly subscribed: boolean;
 }
@@ -37,6 +42,17 @@ export interface MailboxInfo {
 export interface MailboxSnapshot {
   readonly mailbox: MailboxInfo;
   readonly messages: readonly MessageMeta[];
+  /** Messages with this UID or above are \Recent for the session that took the snapshot. */
+  readonly firstRecentUid?: number;
+}
+
+/**
+ * RFC 3501 2.3.2: a message is \Recent in exactly one session — the first to see it with the mailbox
+ * selected read-write. A claiming snapshot takes the mailbox's recent messages; a claiming watcher
+ * gets each new arrival as recent (its `exists` event says `recent: true`) unless another claimed it.
+ */
+export interface RecentOptions {
+  claimRecent?: boolean;
 }
 
 export type FlagMode = 'add' | 'remove' | 'set';
@@ -72,7 +88,7 @@ export interface ChangesSince {
 
 /** What happened in a mailbox, for IDLE and for other sessions on the same mailbox. */
 export type MailboxEvent =
-  | { readonly type: 'exists'; readonly mailboxId: number; readonly messages: readonly MessageMeta[] }
+  | { readonly type: 'exists'; readonly mailboxId: number; readonly messages: readonly MessageMeta[]; readonly recent?: boolean }
   | { readonly type: 'flags'; readonly mailboxId: number; readonly messages: readonly MessageMeta[] }
   | { readonly type: 'expunge'; readonly mailboxId: number; readonly uids: readonly number[]; readonly modseq: number }
   | { readonly type: 'deleted'; readonly mailboxId: number };
@@ -131,10 +147,13 @@ export interface MailStore {
   deleteAccount(user: string): Promise<void>;
   /** RFC 3501 rename; renaming INBOX moves its messages to the new mailbox and leaves INBOX empty. */
   renameMailbox(user: string, from: string, to: string): Promise<void>;
+  /** RFC 3501 6.3.6: a name may be subscribed whether or not the mailbox exists; DELETE keeps it. */
   setSubscribed(user: string, name: string, subscribed: boolean): Promise<void>;
+  /** Every subscribed name, existing or not, sorted. */
+  subscriptions(user: string): Promise<string[]>;
 
   /** A consistent snapshot of the live messages (invariant 2). */
-  snapshot(user: string, mailbox: string): Promise<MailboxSnapshot>;
+  snapshot(user: string, mailbox: string, opts?: RecentOptions): Promise<MailboxSnapshot>;
   /** Stores a message durably (invariant 3) and returns its identity. */
   append(user: string, mailbox: string, raw: RawMessage, opts?: AppendOptions): Promise<{ uidValidity: number; uid: number }>;
   /** One body, one INBOX entry per recipient, one durable atomic write. */
@@ -164,7 +183,7 @@ export interface MailStore {
   changesSince(user: string, mailbox: string, modseq: number): Promise<ChangesSince>;
 
   /** Subscribe to a mailbox's events; returns the unsubscribe function. */
-  watch(user: string, mailbox: string, listener: MailboxListener): Promise<() => void>;
+  watch(user: string, mailbox: string, listener: MailboxListener, opts?: RecentOptions): Promise<() => void>;
 
   stats(): StoreStats;
   close(): Promise<void>;

@@ -72,6 +72,16 @@ export class ImapSession {
     return this.enabled.has('IMAP4rev2');
   }
 
+  /**
+   * CONDSTORE turned on by its first use (a MODSEQ fetch, UNCHANGEDSINCE): RFC 7162 3.1 — with a
+   * mailbox selected, the client is told the mailbox's HIGHESTMODSEQ at that moment.
+   */
+  enableCondstore(): void {
+    if (this.enabled.has('CONDSTORE')) return;
+    this.enabled.add('CONDSTORE');
+    if (this.selected) this.send(`* OK [HIGHESTMODSEQ ${this.selected.highestModseq}] highest modseq`);
+  }
+
   capabilities(): string[] {
     const caps = [
       'IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',

@@ -4,11 +4,13 @@
 
 export interface ImapAddress {
   name: string | null;
+  /** Source route ("@a,@b") of an obsolete route-addr; ENVELOPE keeps it (RFC 3501 7.4.2 "adl"). */
+  adl?: string;
   mailbox: string | null;
   host: string | null;
 }
 
-type Token = { kind: 'word' | 'quoted' | 'special'; text: string };
+type Token = { kind: 'word' | 'quoted' | 'special' | 'comment'; text: string };
 
 function tokenize(s: string): Token[] {
   const out: Token[] = [];
@@ -18,6 +20,7 @@ function tokenize(s: string): Token[] {
     if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
       i++;
     } else if (c === '(') {
+      const from = i;
       let depth = 0;
       for (; i < s.length; i++) {
         if (s[i] === '\\') i++;
@@ -27,6 +30,7 @@ function tokenize(s: string): Token[] {
           break;
         }
       }
+      out.push({ kind: 'comment', text: s.slice(from + 1, i - 1).trim() });
     } else if (c === '"') {
       let text = '';
       for (i++; i < s.length && s[i] !== '"'; i++) text += s[i] === '\\' && i + 1 < s.length ? s[++i] : s[i];
@@ -51,20 +55,28 @@ function addrSpec(tokens: Token[]): ImapAddress {
   return { name: null, mailbox: join(tokens.slice(0, at)) || null, host: join(tokens.slice(at + 1)) || null };
 }
 
-function mailbox(tokens: Token[]): ImapAddress | undefined {
+/**
+ * One mailbox. Comments are dropped, except that a bare `user@domain (Real Name)` takes its comment
+ * as the display name, as RFC 822-era mail means it (and Dovecot reads it).
+ */
+function mailbox(all: Token[]): ImapAddress | undefined {
+  const tokens = all.filter((t) => t.kind !== 'comment');
   if (tokens.length === 0) return undefined;
   const lt = tokens.findIndex((t) => t.kind === 'special' && t.text === '<');
   if (lt >= 0) {
     let gt = tokens.findIndex((t, i) => i > lt && t.kind === 'special' && t.text === '>');
     if (gt < 0) gt = tokens.length;
     const name = tokens.slice(0, lt).map((t) => t.text).join(' ').trim();
-    // route-addr "<@a,@b:user@host>": drop the source route
+    // route-addr "<@a,@b:user@host>": the route goes apart
     let spec = tokens.slice(lt + 1, gt);
     const colon = spec.findIndex((t) => t.kind === 'special' && t.text === ':');
+    const adl = colon >= 0 ? spec.slice(0, colon).map((t) => t.text).join('') : undefined;
     if (colon >= 0) spec = spec.slice(colon + 1);
-    return { ...addrSpec(spec), name: name || null };
+    return { ...addrSpec(spec), name: name || null, ...(adl ? { adl } : {}) };
   }
-  return addrSpec(tokens);
+  const spec = addrSpec(tokens);
+  const comment = all.filter((t) => t.kind === 'comment' && t.text).pop();
+  return comment ? { ...spec, name: comment.text } : spec;
 }
 
 /** Parses an address-list header value; undefined when it holds no address. */
@@ -83,7 +95,7 @@ export function parseAddressList(value: string): (ImapAddress | { group: string;
   for (const t of tokens) {
     if (t.kind === 'special' && t.text === ',' ) flush();
     else if (t.kind === 'special' && t.text === ':' && !group && !cur.some((x) => x.kind === 'special' && x.text === '<')) {
-      group = { group: cur.map((x) => x.text).join(' '), members: [] };
+      group = { group: cur.filter((x) => x.kind !== 'comment').map((x) => x.text).join(' '), members: [] };
       cur = [];
     } else if (t.kind === 'special' && t.text === ';' && group) {
       flush();

@@ -4,7 +4,7 @@ import { parseAddressList, type ImapAddress } from './address-list.ts';
 import { nstring } from './imap-string.ts';
 import type { EnvelopeFields, MessageSummary } from './structure.ts';
 
-const address = (a: ImapAddress): string => `(${nstring(a.name)} NIL ${nstring(a.mailbox)} ${nstring(a.host)})`;
+const address = (a: ImapAddress): string => `(${nstring(a.name)} ${nstring(a.adl ?? null)} ${nstring(a.mailbox)} ${nstring(a.host)})`;
 
 function addressList(value: string | undefined): string {
   if (value === undefined) return 'NIL';

@@ -1,13 +1,20 @@
 // SEARCH HEADER/BODY/TEXT (RFC 3501 6.4.4): case-insensitive substring match on decoded content —
-// RFC 2047 words in headers, base64/quoted-printable and charsets in text parts.
+// RFC 2047 words in headers, base64/quoted-printable and charsets in text parts. FROM/TO/CC/BCC
+// match the addresses as parsed (display name and mailbox@host, comments and routes dropped), so
+// "user@domain" finds `<user (comment)@ domain>` and "Real" finds `user@domain (Real Name)`, as
+// Dovecot does.
 import iconv from 'iconv-lite';
 import libmime from 'libmime';
 import libqp from 'libqp';
+import { parseAddressList, type ImapAddress } from './address-list.ts';
 import { param } from './content-type.ts';
 import { parseHeader } from './headers.ts';
 import type { MessageSummary, MimePart } from './structure.ts';
 
-export type TextKey = { kind: 'header'; field: string; value: string } | { kind: 'body' | 'text'; value: string };
+export type TextKey =
+  | { kind: 'header'; field: string; value: string }
+  | { kind: 'address'; field: string; value: string }
+  | { kind: 'body' | 'text'; value: string };
 
 const fold = (s: string): string => s.toLowerCase();
 
@@ -47,6 +54,25 @@ function headerMatches(raw: Buffer, summary: MessageSummary, name: string | unde
   return false;
 }
 
+const addressText = (a: ImapAddress): string =>
+  `${a.name ? decodeWords(a.name) + ' ' : ''}<${a.mailbox ?? ''}${a.host ? '@' + a.host : ''}>`;
+
+/** An address header as searched: `name <mailbox@host>, …`, groups as `group: members;`. */
+function addressListText(value: string): string {
+  return parseAddressList(value)
+    .map((it) => ('group' in it ? `${decodeWords(it.group)}: ${it.members.map(addressText).join(', ')};` : addressText(it)))
+    .join(', ');
+}
+
+function addressMatches(raw: Buffer, summary: MessageSummary, name: string, needle: string): boolean {
+  const h = parseHeader(raw, summary.root.h, summary.root.b);
+  for (const f of h.fields) {
+    if (f.name !== name) continue;
+    if (needle === '' || fold(addressListText(f.value)).includes(needle)) return true;
+  }
+  return false;
+}
+
 function bodyMatches(raw: Buffer, summary: MessageSummary, needle: string): boolean {
   return textParts(summary.root, []).some((p) => fold(decodeBody(raw, p)).includes(needle));
 }
@@ -56,6 +82,8 @@ export function searchText(raw: Buffer, summary: MessageSummary, key: TextKey): 
   switch (key.kind) {
     case 'header':
       return headerMatches(raw, summary, key.field.toLowerCase(), needle);
+    case 'address':
+      return addressMatches(raw, summary, key.field, needle);
     case 'body':
       return bodyMatches(raw, summary, needle);
     case 'text':

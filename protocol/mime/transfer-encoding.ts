@@ -16,6 +16,12 @@ export const isKnownEncoding = (encoding: string | undefined): boolean => {
   return IDENTITY.has(e) || e === 'base64' || e === 'quoted-printable';
 };
 
+/** Is this part's content sent as it is, 8-bit and NUL included? */
+export const isBinaryEncoding = (encoding: string | undefined): boolean => normalize(encoding) === 'binary';
+
+/** base64 in lines of 76 characters (RFC 2045 6.8), CRLF between them. */
+export const base64Lines = (bytes: Buffer): string => bytes.toString('base64').replace(/(.{76})(?=.)/g, '$1\r\n');
+
 /** The decoded bytes, or undefined for an encoding this server does not know. */
 export function decodeTransferEncoding(bytes: Buffer, encoding: string | undefined): Buffer | undefined {
   const e = normalize(encoding);

@@ -10,7 +10,7 @@ import {
 import { applyFlags, sameFlags } from '../flags.ts';
 import { DEFAULT_MAILBOXES, DELIMITER, INBOX, normalizeMailboxName, validateMailboxName } from '../mailbox-names.ts';
 import type {
-  AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot,
+  AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot, RecentOptions,
   BodyRange, MailStore, MailStoreAdmin, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
 } from '../types.ts';
 import type { Backend } from './backend.ts';
@@ -39,6 +39,12 @@ export interface EngineOptions {
 interface Account {
   readonly name: string;
   readonly boxes: Map<string, MailboxIndex>;
+  /**
+   * Subscribed names that have no mailbox (RFC 3501 6.3.6: subscribing needs no mailbox, DELETE keeps
+   * the subscription). Kept in memory only: a backend has no record for them yet, so they last until
+   * the process restarts; a subscribed mailbox's own flag is durable.
+   */
+  readonly unfiledSubscriptions: Set<string>;
 }
 
 /**
@@ -102,7 +108,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     if (!stored) throw new UnknownUserError(user);
     const boxes = new Map<string, MailboxIndex>();
     for (const b of stored) boxes.set(b.record.name, new MailboxIndex(b.record, b.messages, b.expungeLog));
-    const acct: Account = { name: user, boxes };
+    const acct: Account = { name: user, boxes, unfiledSubscriptions: new Set() };
     // A concurrent ensureUser may have created it meanwhile; the first one loaded wins.
     const raced = this.accounts.get(user);
     if (raced) return raced;
@@ -132,7 +138,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const uidValidity = Math.max(Math.floor(Date.now() / 1000), this.counters.lastUidValidity + 1);
     this.counters.lastUidValidity = uidValidity;
     const id = this.counters.nextMailboxId++;
-    return { id, name, uidValidity, uidNext: 1, highestModseq: 1, specialUse, subscribed: true };
+    return { id, name, uidValidity, uidNext: 1, highestModseq: 1, specialUse, subscribed: specialUse !== undefined || name === INBOX };
   }
 
   private writeCounters(tx: Tx): void {
@@ -156,7 +162,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         boxes.set(r.name, new MailboxIndex(r, []));
       }
       this.writeCounters(tx);
-      tx.onCommit(() => this.accounts.set(user, { name: user, boxes }));
+      tx.onCommit(() => this.accounts.set(user, { name: user, boxes, unfiledSubscriptions: new Set() }));
     }, true);
   }
 
@@ -186,12 +192,17 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         const path = parts.slice(0, i).join(DELIMITER);
         if (acct.boxes.has(path)) continue;
         const r = this.newMailboxRecord(path, i === parts.length ? opts.specialUse : undefined);
+        // A name subscribed before its mailbox existed: the subscription moves onto the mailbox.
+        if (acct.unfiledSubscriptions.has(path)) r.subscribed = true;
         tx.write({ t: 'putMailbox', user, record: r });
         created.push(new MailboxIndex(r, []));
       }
       this.writeCounters(tx);
       tx.onCommit(() => {
-        for (const b of created) acct.boxes.set(b.record.name, b);
+        for (const b of created) {
+          acct.boxes.set(b.record.name, b);
+          acct.unfiledSubscriptions.delete(b.record.name);
+        }
       });
       return created[created.length - 1]!.info();
     }, true);
@@ -207,6 +218,8 @@ export class MailEngine implements MailStore, MailStoreAdmin {
       tx.write({ t: 'delMailbox', user, name: box.record.name });
       tx.write({ t: 'queueReclaim', owner: user, seq: this.nextReclaimSeq++, item });
       tx.onCommit(() => {
+        // RFC 3501 6.3.4/6.3.6: deleting a mailbox does not unsubscribe its name.
+        if (box.record.subscribed) acct.unfiledSubscriptions.add(box.record.name);
         acct.boxes.delete(box.record.name);
         this.emit(box, { type: 'deleted', mailboxId: box.record.id });
         this.reclaimer.queued(user, [item]);
@@ -264,19 +277,34 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async setSubscribed(user: string, name: string, subscribed: boolean): Promise<void> {
-    const box = await this.box(user, name);
+    const acct = await this.account(user);
+    const n = normalizeMailboxName(name);
     await this.commits.run((tx) => {
-      const record = { ...box.record, subscribed };
-      tx.write({ t: 'putMailbox', user, record });
-      tx.onCommit(() => box.commitRecord({ ...box.record, subscribed }));
+      const box = acct.boxes.get(n);
+      if (box) {
+        const record = { ...box.record, subscribed };
+        tx.write({ t: 'putMailbox', user, record });
+        tx.onCommit(() => box.commitRecord({ ...box.record, subscribed }));
+        return;
+      }
+      if (subscribed) validateMailboxName(n);
+      tx.onCommit(() => (subscribed ? acct.unfiledSubscriptions.add(n) : acct.unfiledSubscriptions.delete(n)));
     }, true);
+  }
+
+  async subscriptions(user: string): Promise<string[]> {
+    const acct = await this.account(user);
+    const names = [...acct.boxes.values()].filter((b) => b.record.subscribed).map((b) => b.record.name);
+    return [...names, ...acct.unfiledSubscriptions].sort();
   }
 
   // ---- reading --------------------------------------------------------------------------------
 
-  async snapshot(user: string, mailbox: string): Promise<MailboxSnapshot> {
+  async snapshot(user: string, mailbox: string, opts: RecentOptions = {}): Promise<MailboxSnapshot> {
     const box = await this.box(user, mailbox);
-    return { mailbox: box.info(), messages: box.snapshot() };
+    const mailboxInfo = box.info();
+    const firstRecentUid = opts.claimRecent ? box.claimRecent() : box.firstRecentUid;
+    return { mailbox: mailboxInfo, messages: box.snapshot(), firstRecentUid };
   }
 
   async *readBody(bodyId: string, start = 0, end = Infinity): AsyncIterable<Buffer> {
@@ -315,16 +343,27 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     return { changed, vanished: vanished.sort((a, b) => a - b), complete: modseq >= (box.record.expungeHorizon ?? 0) };
   }
 
-  async watch(user: string, mailbox: string, listener: MailboxListener): Promise<() => void> {
+  async watch(user: string, mailbox: string, listener: MailboxListener, opts: RecentOptions = {}): Promise<() => void> {
     const box = await this.box(user, mailbox);
     box.listeners.add(listener);
-    return () => box.listeners.delete(listener);
+    if (opts.claimRecent) box.recentClaimers.add(listener);
+    return () => {
+      box.listeners.delete(listener);
+      box.recentClaimers.delete(listener);
+    };
   }
 
   private emit(box: MailboxIndex, ev: MailboxEvent): void {
+    // New messages are \Recent for one session only: the first read-write watcher, if any; with
+    // none, they stay recent for the next session that selects the mailbox.
+    let claimer: MailboxListener | undefined;
+    if (ev.type === 'exists') {
+      claimer = box.recentClaimers.values().next().value;
+      if (claimer) box.firstRecentUid = Math.max(box.firstRecentUid, ev.messages[ev.messages.length - 1]!.uid + 1);
+    }
     for (const l of box.listeners) {
       try {
-        l(ev);
+        l(l === claimer ? { ...ev, recent: true } as MailboxEvent : ev);
       } catch {
         // A listener's failure belongs to its session; it must not stop the others or the commit.
       }
@@ -543,8 +582,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         added.push(meta);
         sources.push(cur);
       }
+      // A move within one mailbox is still a copy and an expunge (RFC 6851 3.3): new UIDs. Watchers
+      // hear of the expunge before the arrival, so a session on that mailbox counts down, then up.
+      if (remove) this.unlink(tx, user, src, sources.map((m) => m.uid), false);
       this.publishAdded(tx, dst, added);
-      if (remove && src !== dst) this.unlink(tx, user, src, sources.map((m) => m.uid), false);
       return { uidValidity: dst.record.uidValidity, mapping };
     });
   }

@@ -4,6 +4,11 @@
 //
 // Snapshots are copy-on-write: handing one out marks the array shared, and the next change copies it,
 // so a snapshot is O(1) and never changes under the session that holds it (invariant 2).
+//
+// What SELECT and STATUS report is kept as running figures, updated as messages come, change and go,
+// so neither scans the mailbox: the unseen count, the first unseen message (a floor below which all
+// are seen: it only moves back when a message loses \Seen), the keywords in use, and the recent
+// messages (those at or above firstRecentUid, RFC 3501 2.3.2).
 import { SEEN } from '../flags.ts';
 import type { MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
 import { indexOfUid, lowerBoundByUid } from '../uid-order.ts';
@@ -21,7 +26,17 @@ export class MailboxIndex {
   private messages: MessageMeta[];
   private shared = false;
   private unseen: number;
+  /** Every message below this UID has \Seen. */
+  private seenFloor = 0;
+  readonly keywords = new Set<string>();
+  /**
+   * Messages at or above this UID are \Recent, not yet claimed by a read-write session. Kept in memory
+   * only: after a restart nothing is recent (RFC 3501 lets a server lose \Recent; it is a hint).
+   */
+  firstRecentUid: number;
   readonly listeners = new Set<MailboxListener>();
+  /** Listeners that claim new arrivals as \Recent (read-write sessions), in the order they came. */
+  readonly recentClaimers = new Set<MailboxListener>();
 
   constructor(record: MailboxRecord, messages: MessageMeta[], expungeLog: number[] = []) {
     this.record = record;
@@ -31,6 +46,37 @@ export class MailboxIndex {
     this.nextUid = record.uidNext;
     this.nextModseq = record.highestModseq + 1;
     this.unseen = messages.reduce((n, m) => (m.flags.includes(SEEN) ? n : n + 1), 0);
+    this.firstRecentUid = record.uidNext;
+    for (const m of messages) this.noteKeywords(m);
+  }
+
+  private noteKeywords(m: MessageMeta): void {
+    for (const f of m.flags) if (!f.startsWith('\\')) this.keywords.add(f);
+  }
+
+  /** Messages at or above `firstRecentUid`. O(log n). */
+  get recent(): number {
+    return this.messages.length - lowerBoundByUid(this.messages, this.firstRecentUid);
+  }
+
+  /** UID of the first message without \Seen, or 0. Amortised O(1): the floor only moves forward here. */
+  firstUnseenUid(): number {
+    if (this.unseen === 0) return 0;
+    const a = this.messages;
+    for (let i = lowerBoundByUid(a, this.seenFloor); i < a.length; i++) {
+      if (!a[i]!.flags.includes(SEEN)) {
+        this.seenFloor = a[i]!.uid;
+        return this.seenFloor;
+      }
+    }
+    return 0;
+  }
+
+  /** Hands the recent messages to one session: from now on they are not recent for anyone else. */
+  claimRecent(): number {
+    const from = this.firstRecentUid;
+    this.firstRecentUid = Math.max(from, this.record.uidNext);
+    return from;
   }
 
   get size(): number {
@@ -47,6 +93,9 @@ export class MailboxIndex {
       highestModseq: r.highestModseq,
       messages: this.messages.length,
       unseen: this.unseen,
+      recent: this.recent,
+      firstUnseenUid: this.firstUnseenUid(),
+      keywords: [...this.keywords],
       specialUse: r.specialUse,
       subscribed: r.subscribed,
     };
@@ -104,6 +153,7 @@ export class MailboxIndex {
       if (a.length > 0 && a[a.length - 1]!.uid >= m.uid) throw new Error(`UID ${m.uid} out of order`);
       a.push(m);
       if (!m.flags.includes(SEEN)) this.unseen++;
+      this.noteKeywords(m);
     }
   }
 
@@ -115,6 +165,8 @@ export class MailboxIndex {
       const wasSeen = a[i]!.flags.includes(SEEN);
       const isSeen = m.flags.includes(SEEN);
       if (wasSeen !== isSeen) this.unseen += isSeen ? -1 : 1;
+      if (!isSeen && m.uid < this.seenFloor) this.seenFloor = m.uid;
+      this.noteKeywords(m);
       a[i] = m;
     }
   }

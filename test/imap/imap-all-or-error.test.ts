@@ -65,7 +65,7 @@ describe('IMAP under failure', () => {
     await cmd(c, 's', 'SELECT INBOX');
     const trashValidity = (await h.store.snapshot('alice', 'Trash')).mailbox.uidValidity;
     expect(await cmd(c, 'm', 'UID MOVE 1:4 Trash')).toEqual([
-      `* OK [COPYUID ${trashValidity} 1:2 1:2]`,
+      `* OK [COPYUID ${trashValidity} 1:2 1:2] moved`,
       '* 1 EXPUNGE',
       '* 1 EXPUNGE',
       'm NO [UNAVAILABLE] mailbox temporarily unavailable, try again later',
@@ -126,7 +126,8 @@ describe('IMAP untagged updates', () => {
     await cmd(b, 't', 'STORE 1 +FLAGS (\\Flagged)');
     await h.store.deliver(['alice'], Buffer.from('Subject: two\r\n\r\nbody\r\n'));
     const noop = await cmd(a, 'n', 'NOOP');
-    expect(noop).toContain('* 1 FETCH (UID 1 FLAGS (\\Flagged))');
+    // a selected first, so message 1 is \Recent there (RFC 3501 2.3.2)
+    expect(noop).toContain('* 1 FETCH (UID 1 FLAGS (\\Recent \\Flagged))');
     expect(noop).toContain('* 2 EXISTS');
     a.close();
     b.close();

@@ -170,7 +170,7 @@ describe('BINARY (RFC 3516)', () => {
 
     const seen = await a('r', 'FETCH 1 (BINARY[4])');
     expect(literalAfter(seen, 'BINARY[4]').bytes.toString()).toBe('plain 7bit text');
-    expect(wire(seen).toString('latin1')).toMatch(/FLAGS \(\\Seen\)/);
+    expect(wire(seen).toString('latin1')).toMatch(/FLAGS \(\\Recent \\Seen\)/);
   });
 });
 
@@ -181,7 +181,7 @@ describe('IMAP4rev2 (RFC 9051) after ENABLE', () => {
     const list = await a('l', 'LIST "" "*"');
     expect(list).toContain('* LIST (\\HasNoChildren) "/" "Entw&APw-rfe"');
     const sel = await a('s', 'SELECT INBOX');
-    expect(sel).toContain('* 0 RECENT');
+    expect(sel).toContain('* 1 RECENT');
     expect(sel.some((l) => l.includes('[CLOSED]'))).toBe(false);
     expect(await a('f', 'SEARCH ALL')).toContain('* SEARCH 1');
   });

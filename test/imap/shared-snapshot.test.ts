@@ -34,6 +34,8 @@ describe('shared snapshots', () => {
   it('keeps every session\'s whole-mailbox FETCH true after flag changes, expunges and new mail', async () => {
     h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
     for (let i = 0; i < 3; i++) await h.store.deliver(['alice'], Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`));
+    // Seen by an earlier session: no longer \Recent, so every session shares one rendering.
+    await h.store.snapshot('alice', 'INBOX', { claimRecent: true });
     const a = await session(h.port);
     const b = await session(h.port);
     expect(fetched(await cmd(b, 'f0', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:1:', '2:2:', '3:3:']);
@@ -47,12 +49,13 @@ describe('shared snapshots', () => {
     await cmd(a, 'd', 'STORE 1 +FLAGS.SILENT (\\Deleted)');
     await cmd(a, 'x', 'EXPUNGE');
     await h.store.deliver(['alice'], Buffer.from('Subject: new\r\n\r\nnew\r\n'));
-    expect(fetched(await cmd(b, 'n', 'NOOP'))).toEqual(['1:1:\\Deleted', '* 1 EXPUNGE', '* 3 EXISTS']);
+    // the new message is \Recent in a, the first session that had the mailbox selected (RFC 3501 2.3.2)
+    expect(fetched(await cmd(b, 'n', 'NOOP'))).toEqual(['1:1:\\Deleted', '* 1 EXPUNGE', '* 3 EXISTS', '* 0 RECENT']);
     expect(fetched(await cmd(b, 'f4', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:2:\\Flagged', '2:3:', '3:4:']);
     const c = await session(h.port);
     expect(fetched(await cmd(c, 'f5', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:2:\\Flagged', '2:3:', '3:4:']);
     await cmd(a, 'n', 'NOOP');
-    expect(fetched(await cmd(a, 'f6', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:2:\\Flagged', '2:3:', '3:4:']);
+    expect(fetched(await cmd(a, 'f6', 'UID FETCH 1:* (UID FLAGS)'))).toEqual(['1:2:\\Flagged', '2:3:', '3:4:\\Recent']);
     for (const s of [a, b, c]) s.close();
   });
 

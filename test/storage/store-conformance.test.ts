@@ -439,3 +439,44 @@ describe.each(backends)('$name store: retention and undelete', ({ make }) => {
     await store.close();
   });
 });
+
+describe.each(backends)('$name store: subscriptions and \\Recent', ({ make }) => {
+  it('keeps subscriptions apart from mailboxes: before CREATE and after DELETE', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.setSubscribed('alice', 'later', true);
+    await store.createMailbox('alice', 'kept');
+    expect((await store.getMailbox('alice', 'kept'))?.subscribed).toBe(false);
+    await store.setSubscribed('alice', 'kept', true);
+    await store.deleteMailbox('alice', 'kept');
+    expect((await store.subscriptions('alice')).filter((n) => n === 'later' || n === 'kept')).toEqual(['kept', 'later']);
+    await store.createMailbox('alice', 'later');
+    expect((await store.getMailbox('alice', 'later'))?.subscribed).toBe(true);
+    expect(await store.subscriptions('alice')).toContain('kept');
+    expect(await store.subscriptions('alice')).toContain('later');
+    await store.setSubscribed('alice', 'kept', false);
+    expect(await store.subscriptions('alice')).not.toContain('kept');
+    await store.close();
+  });
+
+  it('hands recent messages to one claimer: a claiming snapshot, then the first claiming watcher', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.append('alice', 'INBOX', msg('1'));
+    expect((await store.getMailbox('alice', 'INBOX'))?.recent).toBe(1);
+    const first = await store.snapshot('alice', 'INBOX', { claimRecent: true });
+    expect(first.firstRecentUid).toBe(1);
+    expect((await store.snapshot('alice', 'INBOX', { claimRecent: true })).firstRecentUid).toBe(2);
+    const seen: boolean[] = [];
+    const un1 = await store.watch('alice', 'INBOX', (ev) => ev.type === 'exists' && seen.push(!!ev.recent), { claimRecent: true });
+    const un2 = await store.watch('alice', 'INBOX', (ev) => ev.type === 'exists' && seen.push(!!ev.recent), { claimRecent: true });
+    await store.append('alice', 'INBOX', msg('2'));
+    expect(seen).toEqual([true, false]);
+    expect((await store.getMailbox('alice', 'INBOX'))?.recent).toBe(0);
+    un1();
+    un2();
+    await store.append('alice', 'INBOX', msg('3'));
+    expect((await store.getMailbox('alice', 'INBOX'))?.recent).toBe(1);
+    await store.close();
+  });
+});

@@ -1,5 +1,6 @@
-// APPEND (RFC 3501 6.3.11) with UIDPLUS APPENDUID: OK only once the message is on disk.
+// APPEND (RFC 3501 6.3.11) with UIDPLUS APPENDUID and BINARY literal8: OK only once the message is on disk.
 import { MailboxNotFoundError } from '../../../storage/errors.ts';
+import { encodeBinaryParts } from '../../mime/index.ts';
 import { AUTHENTICATED, ImapError, type CommandSpec } from '../command.ts';
 import { atom, expectEnd, ParseError } from '../parser/tokens.ts';
 import { parseDateTime } from '../responses.ts';
@@ -28,8 +29,11 @@ export const APPEND: CommandSpec = {
     expectEnd(cmd.args, i + 1);
     if (lit.v.length > s.ctx.maxMessageSize) throw new ImapError('NO', 'TOOBIG', 'message too large');
     if (lit.v.length === 0) throw new ImapError('NO', undefined, 'empty message');
+    // RFC 3516 4.4: binary content sent in a literal8 is stored in a form every client can read
+    // (a BODY[] literal may not carry NUL): its binary parts become base64; BINARY[] undoes it.
+    const raw = lit.binary ? encodeBinaryParts(lit.v) : lit.v;
     try {
-      const r = await s.heavy('APPEND', () => s.ctx.store.append(s.user!, name, lit.v, { flags, internalDate }));
+      const r = await s.heavy('APPEND', () => s.ctx.store.append(s.user!, name, raw, { flags, internalDate }));
       return `[APPENDUID ${r.uidValidity} ${r.uid}] APPEND completed`;
     } catch (err) {
       if (err instanceof MailboxNotFoundError) throw new ImapError('NO', 'TRYCREATE', 'no such mailbox');

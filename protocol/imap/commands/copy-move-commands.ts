@@ -39,7 +39,7 @@ async function transfer(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean, m
 
 /** RFC 6851: COPYUID goes in an untagged OK before the EXPUNGEs the move causes. */
 function announceMoved(s: ImapSession, r: CopyResult): void {
-  if (r.mapping.length) s.send(`* OK ${copyUid(r).trim()}`);
+  if (r.mapping.length) s.send(`* OK ${copyUid(r)}moved`);
 }
 
 export const COPY: CommandSpec = { states: SELECTED, run: (s, cmd) => transfer(s, cmd, false, false) };

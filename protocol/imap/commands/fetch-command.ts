@@ -102,7 +102,7 @@ function literal(pieces: Piece[], label: string, body: Piece, size: number): voi
   pieces.push(`${label} {${size}}\r\n`, body);
 }
 
-function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): Piece[] {
+function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean, flagsOf: FlagsOf): Piece[] {
   const { meta } = p;
   const pieces: Piece[] = [`* ${p.seq} FETCH (`];
   const out: string[] = [];
@@ -112,7 +112,7 @@ function render(p: Prepared, items: readonly FetchItem[], withModseq: boolean): 
   };
   items.forEach((item, k) => {
     switch (item.kind) {
-      case 'UID': case 'FLAGS': case 'INTERNALDATE': case 'RFC822.SIZE': out.push(metaItem(item.kind, meta)); break;
+      case 'UID': case 'FLAGS': case 'INTERNALDATE': case 'RFC822.SIZE': out.push(metaItem(item.kind, meta, flagsOf)); break;
       case 'MODSEQ': break;
       case 'ENVELOPE': out.push(`ENVELOPE ${formatEnvelope(p.summary!)}`); break;
       case 'BODY': out.push(`BODY ${formatBodyStructure(p.summary!, false)}`); break;
@@ -171,11 +171,11 @@ const HEAVY_META_LINES = 2000;
  * allocated per message, so `UID FETCH 1:* (UID FLAGS)` on 100k messages is one tight loop.
  */
 async function writeMetaLines(
-  s: ImapSession, messages: readonly MessageMeta[], indexes: readonly number[], items: readonly FetchItem[], withModseq: boolean,
+  s: ImapSession, messages: readonly MessageMeta[], indexes: readonly number[], items: readonly FetchItem[], withModseq: boolean, flagsOf: FlagsOf,
 ): Promise<void> {
   let chunk = '';
   for (const i of indexes) {
-    chunk += metaLine(i + 1, messages[i]!, items, withModseq);
+    chunk += metaLine(i + 1, messages[i]!, items, withModseq, flagsOf);
     if (chunk.length >= COALESCE_BYTES) {
       if (!s.write(chunk)) await s.drained();
       chunk = '';
@@ -199,7 +199,7 @@ function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly
   let b = cached.get(key);
   if (!b) {
     let out = '';
-    for (let i = 0; i < messages.length; i++) out += metaLine(i + 1, messages[i]!, items, withModseq);
+    for (let i = 0; i < messages.length; i++) out += metaLine(i + 1, messages[i]!, items, withModseq, storedFlags);
     cached.set(key, (b = Buffer.from(out, 'latin1')));
   }
   return b;
@@ -208,21 +208,25 @@ function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly
 type MetaItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE';
 
 /** One metadata item of a FETCH response: what the index alone can answer. */
-function metaItem(kind: MetaItem, meta: MessageMeta): string {
+/** A message's flags as the session shows them (\Recent is the session's, not the store's). */
+type FlagsOf = (meta: MessageMeta) => readonly string[];
+const storedFlags: FlagsOf = (meta) => meta.flags;
+
+function metaItem(kind: MetaItem, meta: MessageMeta, flagsOf: FlagsOf): string {
   switch (kind) {
     case 'UID': return `UID ${meta.uid}`;
-    case 'FLAGS': return `FLAGS ${flagList(meta.flags)}`;
+    case 'FLAGS': return `FLAGS ${flagList(flagsOf(meta))}`;
     case 'INTERNALDATE': return `INTERNALDATE ${internalDate(meta.internalDate)}`;
     case 'RFC822.SIZE': return `RFC822.SIZE ${meta.size}`;
   }
 }
 
-function metaLine(seq: number, meta: MessageMeta, items: readonly FetchItem[], withModseq: boolean): string {
+function metaLine(seq: number, meta: MessageMeta, items: readonly FetchItem[], withModseq: boolean, flagsOf: FlagsOf): string {
   let line = `* ${seq} FETCH (`;
   let sep = '';
   for (const item of items) {
     if (item.kind === 'MODSEQ') continue; // goes last, once
-    line += sep + metaItem(item.kind as MetaItem, meta);
+    line += sep + metaItem(item.kind as MetaItem, meta, flagsOf);
     sep = ' ';
   }
   if (withModseq) line += `${sep}MODSEQ (${meta.modseq})`;
@@ -289,7 +293,7 @@ async function writeMessages(
   let batch: Prepared[] = [];
   let held = 0;
   const write = async () => {
-    const rendered = batch.map((p) => render(p, items, withModseq));
+    const rendered = batch.map((p) => render(p, items, withModseq, (m) => view.flagsOf(m)));
     let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered));
     try {
       await ahead.ready();
@@ -325,7 +329,7 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   let items = plan.items;
   if (byUidSet && !items.some((i) => i.kind === 'UID')) items = [{ kind: 'UID' }, ...items];
   const withModseq = items.some((i) => i.kind === 'MODSEQ') || plan.changedSince !== undefined;
-  if (withModseq) s.enabled.add('CONDSTORE');
+  if (withModseq) s.enableCondstore();
   let indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
   if (plan.changedSince !== undefined) indexes = indexes.filter((i) => view.messages[i]!.modseq > plan.changedSince!);
   if (plan.vanished && (!byUidSet || !s.enabled.has('QRESYNC'))) throw new ParseError('VANISHED needs UID FETCH and ENABLE QRESYNC');
@@ -346,14 +350,16 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
       const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
       if (unseen.length) {
         const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
-        view.applyOwn(r.updated);
+        const announce = view.applyOwn(r.updated);
+        if (announce.length) s.write(announce.join('\r\n') + '\r\n');
         if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
       }
     }
     if (touchesStore) gone = await writeMessages(s, view, indexes, items, withSummary, withModseq);
-    else if (view.isSharedSnapshot && indexes.length === view.messages.length) {
+    // The shared rendering holds the store's flags: a session with \Recent messages renders its own.
+    else if (view.isSharedSnapshot && !view.hasRecent && indexes.length === view.messages.length) {
       if (!s.write(wholeMailboxMetaLines(view.messages, items, withModseq))) await s.drained();
-    } else await writeMetaLines(s, view.messages, indexes, items, withModseq);
+    } else await writeMetaLines(s, view.messages, indexes, items, withModseq, (m) => view.flagsOf(m));
   });
   if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
   return `${byUidSet ? 'UID ' : ''}FETCH completed`;

@@ -1,6 +1,6 @@
-// Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (with LIST-EXTENDED
-// selection/return options, SPECIAL-USE, CHILDREN, LIST-STATUS), LSUB, STATUS (with STATUS=SIZE and
-// IMAP4rev2's DELETED), NAMESPACE. Names travel as modified UTF-7, or UTF-8 once IMAP4rev2 is on.
+// Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS (with STATUS=SIZE and
+// IMAP4rev2's DELETED), NAMESPACE (LIST and LSUB: list-command.ts). Names travel as modified UTF-7,
+// or UTF-8 once IMAP4rev2 is on.
 import { DELIMITER, INBOX, normalizeMailboxName } from '../../../storage/mailbox-names.ts';
 import type { MailboxInfo } from '../../../storage/types.ts';
 import { AUTHENTICATED, ImapError, type CommandSpec } from '../command.ts';
@@ -9,7 +9,7 @@ import { astring, atom, expectEnd, list, ParseError, utf8String, type Token } fr
 import type { ImapSession } from '../session.ts';
 
 /** A name or pattern argument as text: UTF-8 in IMAP4rev2, modified UTF-7 (ASCII) in rev1. */
-const nameText = (s: ImapSession, tok: Token | undefined, what: string): string => (s.rev2 ? utf8String(tok, what) : astring(tok, what));
+export const nameText = (s: ImapSession, tok: Token | undefined, what: string): string => (s.rev2 ? utf8String(tok, what) : astring(tok, what));
 
 export const mailboxArg = (s: ImapSession, tok: Token | undefined): string =>
   normalizeMailboxName(mailboxFromWire(nameText(s, tok, 'mailbox name'), s.rev2));
@@ -65,17 +65,10 @@ export const NAMESPACE: CommandSpec = {
   },
 };
 
-/** LIST pattern → RegExp: "*" matches anything, "%" anything but the delimiter; INBOX is case-insensitive. */
-function patternRegex(reference: string, pattern: string, utf8: boolean): RegExp {
-  const full = normalizeMailboxName(mailboxFromWire(reference + pattern, utf8));
-  const body = [...full].map((c) => (c === '*' ? '.*' : c === '%' ? '[^/]*' : c.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'su');
-}
-
 // SIZE: RFC 8438 (STATUS=SIZE); DELETED: RFC 9051. Both need the messages themselves, not just the
 // mailbox's counters, so asking for them costs a snapshot.
-const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED'] as const;
-type StatusItem = (typeof STATUS_ITEMS)[number];
+export const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'DELETED'] as const;
+export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 /** What STATUS SIZE and DELETED count, from a snapshot of the mailbox. */
 interface MessageTotals {
@@ -83,7 +76,7 @@ interface MessageTotals {
   deleted: number;
 }
 
-function statusItems(tokens: readonly Token[]): StatusItem[] {
+export function statusItems(tokens: readonly Token[]): StatusItem[] {
   return tokens.map((t) => {
     const item = atom(t, 'status item').toUpperCase();
     if (!(STATUS_ITEMS as readonly string[]).includes(item)) throw new ParseError(`unknown STATUS item ${item}`);
@@ -91,7 +84,7 @@ function statusItems(tokens: readonly Token[]): StatusItem[] {
   });
 }
 
-async function messageTotals(s: ImapSession, name: string, items: readonly StatusItem[]): Promise<MessageTotals | undefined> {
+export async function messageTotals(s: ImapSession, name: string, items: readonly StatusItem[]): Promise<MessageTotals | undefined> {
   if (!items.includes('SIZE') && !items.includes('DELETED')) return undefined;
   const snap = await s.ctx.store.snapshot(s.user!, name);
   const totals: MessageTotals = { size: 0, deleted: 0 };
@@ -102,11 +95,11 @@ async function messageTotals(s: ImapSession, name: string, items: readonly Statu
   return totals;
 }
 
-function statusLine(s: ImapSession, info: MailboxInfo, items: readonly StatusItem[], totals?: MessageTotals): string {
+export function statusLine(s: ImapSession, info: MailboxInfo, items: readonly StatusItem[], totals?: MessageTotals): string {
   const value = (i: StatusItem): number => {
     switch (i) {
       case 'MESSAGES': return info.messages;
-      case 'RECENT': return 0;
+      case 'RECENT': return info.recent ?? 0;
       case 'UIDNEXT': return info.uidNext;
       case 'UIDVALIDITY': return info.uidValidity;
       case 'UNSEEN': return info.unseen;
@@ -131,87 +124,5 @@ export const STATUS: CommandSpec = {
     if (!info) throw new ImapError('NO', 'NONEXISTENT', 'no such mailbox');
     s.send(statusLine(s, info, items, totals));
     return 'STATUS completed';
-  },
-};
-
-interface ListRequest {
-  reference: string;
-  patterns: string[];
-  subscribedOnly: boolean;
-  returnSubscribed: boolean;
-  returnSpecialUse: boolean;
-  status?: StatusItem[];
-  lsub: boolean;
-}
-
-function parseList(s: ImapSession, args: readonly Token[], lsub: boolean): ListRequest {
-  let i = 0;
-  const req: ListRequest = { reference: '', patterns: [], subscribedOnly: lsub, returnSubscribed: false, returnSpecialUse: false, lsub };
-  if (!lsub && args[0]?.t === 'list') {
-    for (const o of args[0].v) {
-      const opt = atom(o, 'selection option').toUpperCase();
-      if (opt === 'SUBSCRIBED') req.subscribedOnly = req.returnSubscribed = true;
-      else if (opt !== 'REMOTE' && opt !== 'RECURSIVEMATCH' && opt !== 'SPECIAL-USE') throw new ParseError(`unknown LIST option ${opt}`);
-    }
-    i++;
-  }
-  req.reference = nameText(s, args[i++], 'reference');
-  const pat = args[i++];
-  req.patterns = pat?.t === 'list' ? pat.v.map((p) => nameText(s, p, 'mailbox pattern')) : [nameText(s, pat, 'mailbox pattern')];
-  if (!lsub && args[i]?.t === 'atom' && (args[i] as { v: string }).v.toUpperCase() === 'RETURN') {
-    const opts = list(args[i + 1], 'return options');
-    for (let k = 0; k < opts.length; k++) {
-      const opt = atom(opts[k], 'return option').toUpperCase();
-      if (opt === 'SUBSCRIBED') req.returnSubscribed = true;
-      else if (opt === 'SPECIAL-USE') req.returnSpecialUse = true;
-      else if (opt === 'STATUS') req.status = statusItems(list(opts[++k], 'status items'));
-      else if (opt !== 'CHILDREN') throw new ParseError(`unknown LIST return option ${opt}`);
-    }
-    i += 2;
-  }
-  expectEnd(args, i);
-  return req;
-}
-
-async function runList(s: ImapSession, req: ListRequest): Promise<void> {
-  const verb = req.lsub ? 'LSUB' : 'LIST';
-  if (req.patterns.length === 1 && req.patterns[0] === '') {
-    s.send(`* ${verb} (\\Noselect) "${DELIMITER}" ""`);
-    return;
-  }
-  const boxes = await s.ctx.store.listMailboxes(s.user!);
-  const names = new Set(boxes.map((b) => b.name));
-  const regexes = req.patterns.map((p) => patternRegex(req.reference, p, s.rev2));
-  const lines: string[] = [];
-  for (const b of boxes) {
-    if (!regexes.some((r) => r.test(b.name))) continue;
-    if (req.subscribedOnly && !b.subscribed) continue;
-    const attrs: string[] = [];
-    if (!req.lsub) {
-      const hasChildren = [...names].some((n) => n.startsWith(b.name + DELIMITER));
-      attrs.push(hasChildren ? '\\HasChildren' : '\\HasNoChildren');
-      if (b.specialUse) attrs.push(b.specialUse);
-      if (req.returnSubscribed && b.subscribed) attrs.push('\\Subscribed');
-    }
-    lines.push(`* ${verb} (${attrs.join(' ')}) "${DELIMITER}" ${wireName(s, b.name)}`);
-    if (req.status) lines.push(statusLine(s, b, req.status, await messageTotals(s, b.name, req.status)));
-  }
-  // built whole, then sent: a failure above leaves no half list behind
-  if (lines.length) s.write(lines.join('\r\n') + '\r\n');
-}
-
-export const LIST: CommandSpec = {
-  states: AUTHENTICATED,
-  async run(s, cmd) {
-    await runList(s, parseList(s, cmd.args, false));
-    return 'LIST completed';
-  },
-};
-
-export const LSUB: CommandSpec = {
-  states: AUTHENTICATED,
-  async run(s, cmd) {
-    await runList(s, parseList(s, cmd.args, true));
-    return 'LSUB completed';
   },
 };

@@ -31,7 +31,7 @@ async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pr
   }
   if (!esearch && s.rev2) esearch = new Set(['ALL']);
   const { key } = parseSearch(args);
-  const test = evaluator(key, view.messages);
+  const test = evaluator(key, view.messages, (uid) => view.hasRecent && view.isRecent(uid));
   const content = needsContent(key);
   const run = async () => {
     const hits: number[] = [];
@@ -55,7 +55,17 @@ async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pr
     return hits;
   };
   const hits = content ? await s.heavy(byUidSet ? 'UID SEARCH' : 'SEARCH', run) : await run();
-  const modseq = usesModseq(key) ? Math.max(0, ...hits.map((h) => (byUidSet ? view.messages[view.indexOfUid(h)]! : view.messages[h - 1]!).modseq)) : undefined;
+  const metaOf = (h: number) => (byUidSet ? view.messages[view.indexOfUid(h)]! : view.messages[h - 1]!);
+  // RFC 7162 3.1.5: the highest mod-sequence of the messages the answer names — with only MIN
+  // and/or MAX asked for, of those messages alone.
+  const named = esearch && !esearch.has('ALL') && !esearch.has('COUNT')
+    ? [...(esearch.has('MIN') ? hits.slice(0, 1) : []), ...(esearch.has('MAX') ? hits.slice(-1) : [])]
+    : hits;
+  let modseq: number | undefined;
+  if (usesModseq(key)) {
+    modseq = 0;
+    for (const h of named) modseq = Math.max(modseq, metaOf(h).modseq);
+  }
   if (esearch) {
     const parts = [`* ESEARCH (TAG "${cmd.tag}")${byUidSet ? ' UID' : ''}`];
     if (hits.length && esearch.has('MIN')) parts.push(`MIN ${hits[0]}`);

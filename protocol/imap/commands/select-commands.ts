@@ -14,8 +14,6 @@ import { absentUids, byUid, formatRanges, formatSet, parseSequenceSet, type Sequ
 import type { ImapSession } from '../session.ts';
 import { mailboxArg, wireName } from './mailbox-commands.ts';
 
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-
 interface QresyncParams {
   uidValidity: number;
   modseq: number;
@@ -85,21 +83,15 @@ const open = (readOnly: boolean): CommandSpec => ({
         throw err;
       }
     });
-    const keywords = new Set<string>();
-    let firstUnseen = 0;
-    view.messages.forEach((m, i) => {
-      for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
-      if (!firstUnseen && !m.flags.includes('\\Seen')) firstUnseen = i + 1;
-    });
-    const flags = [...SYSTEM_FLAGS, ...keywords];
+    // Every figure below is kept running by the store: nothing here walks the messages.
     const rev2 = s.rev2;
+    view.showRecent = !rev2;
     const lines = [
       ...(closed ? ['* OK [CLOSED] previous mailbox is now closed'] : []),
-      `* FLAGS ${flagList(flags)}`,
-      `* OK [PERMANENTFLAGS ${readOnly ? '()' : flagList([...flags, '\\*'])}] flags permitted`,
+      ...view.flagLines(),
       `* ${view.messages.length} EXISTS`,
-      ...(rev2 ? [`* LIST (${view.specialUse ?? ''}) "${DELIMITER}" ${wireName(s, view.name)}`] : ['* 0 RECENT']),
-      ...(firstUnseen && !rev2 ? [`* OK [UNSEEN ${firstUnseen}] first unseen`] : []),
+      ...(rev2 ? [`* LIST (${view.specialUse ?? ''}) "${DELIMITER}" ${wireName(s, view.name)}`] : [`* ${view.recentCount} RECENT`]),
+      ...(view.firstUnseen && !rev2 ? [`* OK [UNSEEN ${view.firstUnseen}] first unseen`] : []),
       `* OK [UIDVALIDITY ${view.uidValidity}] UIDs valid`,
       `* OK [UIDNEXT ${view.uidNext}] predicted next UID`,
       `* OK [HIGHESTMODSEQ ${view.highestModseq}] highest modseq`,

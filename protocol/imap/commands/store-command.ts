@@ -28,7 +28,7 @@ async function store(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
     if (mods.length !== 2 || atom(mods[0]).toUpperCase() !== 'UNCHANGEDSINCE') throw new ParseError('bad STORE modifier');
     unchangedSince = Number(atom(mods[1]));
     if (!Number.isInteger(unchangedSince) || unchangedSince < 0) throw new ParseError('bad UNCHANGEDSINCE');
-    s.enabled.add('CONDSTORE');
+    s.enableCondstore();
     i = 2;
   }
   const m = /^([+-]?)FLAGS(\.SILENT)?$/i.exec(atom(cmd.args[i], 'STORE item'));
@@ -39,18 +39,18 @@ async function store(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
   const indexes = byUidSet ? byUid(set, view.messages) : bySequence(set, view.messages.length);
   const uids = indexes.map((k) => view.messages[k]!.uid).filter((u) => !view.ghosts.has(u));
   const r = await s.ctx.store.storeFlags(s.user!, view.name, uids, mode, flags, { unchangedSince });
-  view.applyOwn(r.updated);
+  // New keywords are announced first, .SILENT or not: the client must know them before it sees them.
+  const lines = view.applyOwn(r.updated);
   const condstore = s.enabled.has('CONDSTORE');
   if (!silent || condstore) {
-    const lines: string[] = [];
     for (const meta of r.updated) {
       const k = view.indexOfUid(meta.uid);
       if (k < 0) continue;
-      const parts = [...(byUidSet ? [`UID ${meta.uid}`] : []), ...(silent ? [] : [`FLAGS ${flagList(meta.flags)}`]), ...(condstore ? [`MODSEQ (${meta.modseq})`] : [])];
+      const parts = [...(byUidSet ? [`UID ${meta.uid}`] : []), ...(silent ? [] : [`FLAGS ${flagList(view.flagsOf(meta))}`]), ...(condstore ? [`MODSEQ (${meta.modseq})`] : [])];
       lines.push(`* ${k + 1} FETCH (${parts.join(' ')})`);
     }
-    if (lines.length) s.write(lines.join('\r\n') + '\r\n');
   }
+  if (lines.length) s.write(lines.join('\r\n') + '\r\n');
   const modified = byUidSet ? r.modified : r.modified.map((u) => view.indexOfUid(u) + 1);
   return `${modified.length ? `[MODIFIED ${formatSet(modified)}] ` : ''}${byUidSet ? 'UID ' : ''}STORE completed`;
 }

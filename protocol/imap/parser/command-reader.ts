@@ -3,7 +3,8 @@
 // the rest of the line after each literal. Pure state machine, no I/O: the session feeds bytes in
 // and acts on the events that come out. Limits keep one client from growing memory without bound.
 
-export type CommandPart = { text: string } | { literal: Buffer };
+/** `binary`: the literal came as a literal8 ("~{n}", RFC 3516). */
+export type CommandPart = { text: string } | { literal: Buffer; binary?: boolean };
 
 export type ReaderEvent =
   /** A complete command, as text segments and literal bytes in order. */
@@ -35,6 +36,7 @@ export class CommandReader {
   /** Bytes of literal still to read, and whether the session accepted it (else: discard). */
   private literalLeft = -1;
   private literalChunks: Buffer[] = [];
+  private literal8 = false;
   private awaitingDecision = false;
   private discardLine = false;
 
@@ -65,7 +67,7 @@ export class CommandReader {
           this.literalLeft -= take;
         }
         if (this.literalLeft > 0) break;
-        this.parts.push({ literal: Buffer.concat(this.literalChunks) });
+        this.parts.push(this.literal8 ? { literal: Buffer.concat(this.literalChunks), binary: true } : { literal: Buffer.concat(this.literalChunks) });
         this.literalChunks = [];
         this.literalLeft = -1;
         continue;
@@ -104,6 +106,7 @@ export class CommandReader {
       }
       const size = Number(m[1]);
       const nonSync = m[2] === '+';
+      this.literal8 = m[0].startsWith('~');
       this.parts.push({ text: line.slice(0, m.index) });
       const tag = this.tagGuess(this.parts[0] && 'text' in this.parts[0] ? Buffer.from(this.parts[0].text, 'latin1') : lineBuf);
       this.commandBytes += size;

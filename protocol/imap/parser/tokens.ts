@@ -6,7 +6,7 @@ import type { CommandPart } from './command-reader.ts';
 export type Token =
   | { t: 'atom'; v: string }
   | { t: 'string'; v: string }
-  | { t: 'literal'; v: Buffer }
+  | { t: 'literal'; v: Buffer; binary?: boolean }
   | { t: 'list'; v: Token[] };
 
 export interface ParsedCommand {
@@ -22,6 +22,8 @@ export class ParseError extends Error {
 
 const TAG = /^[\x21-\x7e]+$/;
 const ATOM_STOP = new Set([' ', '(', ')', '"', '{']);
+/** FETCH items whose "[" opens a section spec. */
+const SECTIONED = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)$/i;
 
 function tokenizeText(text: string, stack: Token[][]): void {
   let i = 0;
@@ -63,20 +65,16 @@ function tokenizeText(text: string, stack: Token[][]): void {
       let v = '';
       while (i < text.length && !ATOM_STOP.has(text[i]!)) {
         const d = text[i]!;
-        if (d === '[') {
+        if (d === '[' && SECTIONED.test(v)) {
           // section spec: BODY[HEADER.FIELDS (A B)] — brackets may hold spaces and lists
-          let depth = 0;
-          for (; i < text.length; i++) {
-            v += text[i];
-            if (text[i] === '[') depth++;
-            else if (text[i] === ']' && --depth === 0) {
-              i++;
-              break;
-            }
-          }
-          if (depth !== 0) throw new ParseError('unterminated "["');
+          const close = sectionEnd(text, i);
+          if (close < 0) throw new ParseError('unterminated "["');
+          v += text.slice(i, close);
+          i = close;
           continue;
         }
+        // Anywhere else "[" is an ordinary character: a mailbox name may hold it as an atom
+        // (ASTRING-CHAR includes resp-specials; imaptest's atoms test selects "…|[}").
         v += d;
         i++;
       }
@@ -88,12 +86,22 @@ function tokenizeText(text: string, stack: Token[][]): void {
   }
 }
 
+/** Index just past the "]" that closes the "[" at `at`, or -1 when it is not closed. */
+function sectionEnd(text: string, at: number): number {
+  let depth = 0;
+  for (let i = at; i < text.length; i++) {
+    if (text[i] === '[') depth++;
+    else if (text[i] === ']' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
 export function tokenize(parts: readonly CommandPart[]): Token[] {
   const root: Token[] = [];
   const stack: Token[][] = [root];
   for (const p of parts) {
     if ('text' in p) tokenizeText(p.text, stack);
-    else stack[stack.length - 1]!.push({ t: 'literal', v: p.literal });
+    else stack[stack.length - 1]!.push(p.binary ? { t: 'literal', v: p.literal, binary: true } : { t: 'literal', v: p.literal });
   }
   if (stack.length !== 1) throw new ParseError('unbalanced "("');
   return root;

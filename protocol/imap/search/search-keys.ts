@@ -10,7 +10,8 @@ import { byUid, bySequence, isSequenceSet, parseSequenceSet, type SequenceSet } 
 
 export type SearchKey =
   | { k: 'all' }
-  | { k: 'none' }
+  | { k: 'recent'; has: boolean }
+  | { k: 'new' }
   | { k: 'flag'; flag: string; has: boolean }
   | { k: 'date'; sent: boolean; op: 'before' | 'on' | 'since'; day: number }
   | { k: 'size'; larger: boolean; n: number }
@@ -27,7 +28,7 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   SEEN: ['\\Seen', true], UNANSWERED: ['\\Answered', false], UNDELETED: ['\\Deleted', false], UNDRAFT: ['\\Draft', false],
   UNFLAGGED: ['\\Flagged', false], UNSEEN: ['\\Seen', false],
 };
-const HEADER_KEYS: Record<string, string> = { BCC: 'bcc', CC: 'cc', FROM: 'from', SUBJECT: 'subject', TO: 'to' };
+const HEADER_KEYS: Record<string, string> = { BCC: 'bcc', CC: 'cc', FROM: 'from', TO: 'to' };
 const DATE_KEYS: Record<string, [boolean, 'before' | 'on' | 'since']> = {
   BEFORE: [false, 'before'], ON: [false, 'on'], SINCE: [false, 'since'],
   SENTBEFORE: [true, 'before'], SENTON: [true, 'on'], SENTSINCE: [true, 'since'],
@@ -73,15 +74,18 @@ export class SearchParser {
     if (t.t !== 'atom') throw new ParseError('SEARCH: expected a search key');
     const name = t.v.toUpperCase();
     if (FLAG_KEYS[name]) return { k: 'flag', flag: FLAG_KEYS[name][0], has: FLAG_KEYS[name][1] };
-    if (HEADER_KEYS[name]) return { k: 'text', key: { kind: 'header', field: HEADER_KEYS[name], value: this.string(name) } };
+    if (HEADER_KEYS[name]) return { k: 'text', key: { kind: 'address', field: HEADER_KEYS[name], value: this.string(name) } };
     if (DATE_KEYS[name]) {
       const d = parseSearchDate(this.string('date'));
       if (d === undefined) throw new ParseError(`SEARCH: bad date for ${name}`);
       return { k: 'date', sent: DATE_KEYS[name][0], op: DATE_KEYS[name][1], day: d };
     }
     switch (name) {
-      case 'ALL': case 'OLD': return { k: 'all' };
-      case 'NEW': case 'RECENT': return { k: 'none' };
+      case 'ALL': return { k: 'all' };
+      case 'OLD': return { k: 'recent', has: false };
+      case 'RECENT': return { k: 'recent', has: true };
+      case 'NEW': return { k: 'new' };
+      case 'SUBJECT': return { k: 'text', key: { kind: 'header', field: 'subject', value: this.string(name) } };
       case 'KEYWORD': return { k: 'flag', flag: this.string('keyword'), has: true };
       case 'UNKEYWORD': return { k: 'flag', flag: this.string('keyword'), has: false };
       case 'LARGER': return { k: 'size', larger: true, n: this.number('size') };
@@ -143,10 +147,29 @@ export function usesModseq(key: SearchKey): boolean {
 }
 
 const DAY = 86_400_000;
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
-function dateMatch(op: 'before' | 'on' | 'since', ms: number, day: number): boolean {
-  const d = Math.floor(ms / DAY) * DAY;
-  return op === 'before' ? d < day : op === 'on' ? d === day : d >= day;
+/** Compares days, the time of day ignored (RFC 3501 6.4.4). `dayMs` is 00:00 UTC of a day. */
+function dateMatch(op: 'before' | 'on' | 'since', dayMs: number, day: number): boolean {
+  return op === 'before' ? dayMs < day : op === 'on' ? dayMs === day : dayMs >= day;
+}
+
+/**
+ * The calendar day of a Date: header in its own time zone ("Sun, 25 Mar 2007 00:00:00 +0200" is the
+ * 25th), as 00:00 UTC of that day; undefined when the header does not parse.
+ */
+export function sentDay(date: string | undefined): number | undefined {
+  const m = /(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})/.exec(date ?? '');
+  if (m) {
+    const month = MONTHS.indexOf(m[2]!.toLowerCase());
+    let year = Number(m[3]);
+    // RFC 5322 4.3: two-digit years are 19xx from 50, 20xx below; three digits add 1900
+    if (m[3]!.length === 2) year += year < 50 ? 2000 : 1900;
+    else if (m[3]!.length === 3) year += 1900;
+    if (month >= 0) return Date.UTC(year, month, Number(m[1]));
+  }
+  const ms = Date.parse(date ?? '');
+  return Number.isFinite(ms) ? Math.floor(ms / DAY) * DAY : undefined;
 }
 
 export interface MessageContent {
@@ -165,7 +188,7 @@ export interface Candidate {
  * Evaluates a key over the candidates. Sequence and UID sets are resolved against the whole view
  * once, so each lookup is O(1).
  */
-export function evaluator(key: SearchKey, view: readonly MessageMeta[]): (c: Candidate) => boolean {
+export function evaluator(key: SearchKey, view: readonly MessageMeta[], isRecent: (uid: number) => boolean = () => false): (c: Candidate) => boolean {
   const sets = new Map<SearchKey, Set<number>>();
   const resolve = (k: SearchKey): void => {
     if (k.k === 'seq') sets.set(k, new Set(bySequence(k.set, view.length)));
@@ -178,15 +201,17 @@ export function evaluator(key: SearchKey, view: readonly MessageMeta[]): (c: Can
   const test = (k: SearchKey, c: Candidate): boolean => {
     switch (k.k) {
       case 'all': return true;
-      case 'none': return false;
+      case 'recent': return isRecent(c.meta.uid) === k.has;
+      // RFC 3501 6.4.4: NEW is RECENT UNSEEN
+      case 'new': return isRecent(c.meta.uid) && !c.meta.flags.includes('\\Seen');
       case 'flag': return c.meta.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase()) === k.has;
       case 'size': return k.larger ? c.meta.size > k.n : c.meta.size < k.n;
       case 'modseq': return c.meta.modseq >= k.n;
       case 'seq': case 'uid': return sets.get(k)!.has(c.index);
       case 'date': {
-        if (!k.sent) return dateMatch(k.op, c.meta.internalDate, k.day);
-        const sent = Date.parse(c.content?.summary.envelope.date ?? '');
-        return Number.isFinite(sent) && dateMatch(k.op, sent, k.day);
+        if (!k.sent) return dateMatch(k.op, Math.floor(c.meta.internalDate / DAY) * DAY, k.day);
+        const sent = sentDay(c.content?.summary.envelope.date);
+        return sent !== undefined && dateMatch(k.op, sent, k.day);
       }
       case 'text': return !!c.content && searchText(c.content.raw, c.content.summary, k.key);
       case 'not': return !test(k.a, c);
