@@ -24,6 +24,13 @@ export class ImapError extends Error {
   }
 }
 
+/**
+ * RFC 2180 4.1.2: a FETCH that names messages another session expunged answers what it can, then a
+ * tagged NO; it never sends EXPUNGE mid-command (RFC 3501 7.4.1). Dovecot's words, which clients and
+ * imaptest's stress run recognise as "expunged meanwhile", not as a failure.
+ */
+export const EXPUNGED_TEXT = 'Some of the requested messages no longer exist';
+
 export const ANY: readonly SessionState[] = ['not-authenticated', 'authenticated', 'selected'];
 export const AUTHENTICATED: readonly SessionState[] = ['authenticated', 'selected'];
 export const SELECTED: readonly SessionState[] = ['selected'];

@@ -5,7 +5,7 @@ import {
   MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreFullError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../../storage/errors.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
-import { ImapError, type SessionState } from './command.ts';
+import { EXPUNGED_TEXT, ImapError, type SessionState } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
 import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
@@ -202,7 +202,7 @@ export class ImapSession {
     if (err instanceof MailboxNotFoundError) return `${t} NO [NONEXISTENT] no such mailbox`;
     if (err instanceof MailboxExistsError) return `${t} NO [ALREADYEXISTS] mailbox already exists`;
     if (err instanceof StoreRuleError) return `${t} NO [CANNOT] ${err.message}`;
-    if (err instanceof MessageGoneError) return `${t} NO [EXPUNGEISSUED] some messages were expunged`;
+    if (err instanceof MessageGoneError) return `${t} NO [EXPUNGEISSUED] ${EXPUNGED_TEXT}`;
     if (err instanceof UnknownUserError) return `${t} NO [UNAVAILABLE] mailbox not available`;
     this.ctx.log.error({ err, command: cmd.name, user: this.user }, 'imap command failed');
     return `${t} NO [SERVERBUG] internal error`;

@@ -14,7 +14,7 @@ import {
   decodeTransferEncoding, filterHeaderFields, formatBodyStructure, formatEnvelope, isIdentityEncoding, isKnownEncoding,
   resolvePart, resolveSection, type MessageSummary,
 } from '../../mime/index.ts';
-import { ImapError, SELECTED, type CommandSpec } from '../command.ts';
+import { EXPUNGED_TEXT, ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { BodyReadAhead } from '../fetch/body-read-ahead.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
@@ -361,7 +361,7 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
       if (!s.write(wholeMailboxMetaLines(view.messages, items, withModseq))) await s.drained();
     } else await writeMetaLines(s, view.messages, indexes, items, withModseq, (m) => view.flagsOf(m));
   });
-  if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', 'some of the requested messages were expunged');
+  if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', EXPUNGED_TEXT);
   return `${byUidSet ? 'UID ' : ''}FETCH completed`;
 }
 
