@@ -2,7 +2,7 @@
 // expunged (and whose bytes are gone) answers the other messages, then a tagged NO [EXPUNGEISSUED]
 // in Dovecot's words; no EXPUNGE is sent during the FETCH — the client hears of it afterwards.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LevelStore } from '../../storage/index.ts';
+import type { MailStoreAdmin } from '../../storage/index.ts';
 import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
@@ -23,7 +23,7 @@ describe('RFC 2180 4.1.2 FETCH of a message expunged by another session', () => 
     await b.run('SELECT INBOX');
     await b.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
     await b.run('EXPUNGE');
-    await (h.store as LevelStore).reclaimDrained();
+    await (h.store as unknown as MailStoreAdmin).reclaimDrained();
     const r = await a.run('FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
     expect(r.some((l) => / EXPUNGE$/.test(l))).toBe(false);
     expect(r.some((l) => l.startsWith('* 2 FETCH'))).toBe(true);
