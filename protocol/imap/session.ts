@@ -86,6 +86,7 @@ export class ImapSession {
     const caps = [
       'IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UIDPLUS', 'MOVE', 'UNSELECT', 'CHILDREN',
       'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'CONDSTORE', 'QRESYNC', 'ESEARCH', 'BINARY', 'STATUS=SIZE',
+      'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
       `APPENDLIMIT=${this.ctx.maxMessageSize}`,
     ];
     if (this.state === 'not-authenticated') caps.push('AUTH=PLAIN');

@@ -16,6 +16,6 @@ export { resolveSection, resolvePart, filterHeaderFields } from './sections.ts';
 export type { SectionSpec, SectionRange, PartRange } from './sections.ts';
 export { decodeTransferEncoding, isIdentityEncoding, isKnownEncoding } from './transfer-encoding.ts';
 export { encodeBinaryParts } from './binary-parts.ts';
-export { searchText } from './search-text.ts';
+export { decodeHeaderWords, searchText } from './search-text.ts';
 export type { TextKey } from './search-text.ts';
 export { imapString, nstring, stringList } from './imap-string.ts';

@@ -18,7 +18,8 @@ export type TextKey =
 
 const fold = (s: string): string => s.toLowerCase();
 
-function decodeWords(value: string): string {
+/** RFC 2047 encoded words of a header value (latin1 bytes as read) decoded to text. */
+export function decodeHeaderWords(value: string): string {
   try {
     return libmime.decodeWords(Buffer.from(value, 'latin1').toString('utf8'));
   } catch {
@@ -49,18 +50,18 @@ function headerMatches(raw: Buffer, summary: MessageSummary, name: string | unde
   for (const f of h.fields) {
     if (name !== undefined && f.name !== name) continue;
     if (needle === '') return true;
-    if (fold(decodeWords(f.value)).includes(needle)) return true;
+    if (fold(decodeHeaderWords(f.value)).includes(needle)) return true;
   }
   return false;
 }
 
 const addressText = (a: ImapAddress): string =>
-  `${a.name ? decodeWords(a.name) + ' ' : ''}<${a.mailbox ?? ''}${a.host ? '@' + a.host : ''}>`;
+  `${a.name ? decodeHeaderWords(a.name) + ' ' : ''}<${a.mailbox ?? ''}${a.host ? '@' + a.host : ''}>`;
 
 /** An address header as searched: `name <mailbox@host>, …`, groups as `group: members;`. */
 function addressListText(value: string): string {
   return parseAddressList(value)
-    .map((it) => ('group' in it ? `${decodeWords(it.group)}: ${it.members.map(addressText).join(', ')};` : addressText(it)))
+    .map((it) => ('group' in it ? `${decodeHeaderWords(it.group)}: ${it.members.map(addressText).join(', ')};` : addressText(it)))
     .join(', ');
 }
 

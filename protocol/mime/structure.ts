@@ -17,6 +17,8 @@ export interface EnvelopeFields {
   bcc?: string;
   inReplyTo?: string;
   messageId?: string;
+  /** Not part of ENVELOPE: kept for THREAD=REFERENCES (RFC 5256). Messages stored before lack it. */
+  references?: string;
 }
 
 export interface MimePart {
@@ -70,6 +72,7 @@ function envelopeOf(h: HeaderBlock): EnvelopeFields {
   pick('bcc', 'bcc');
   pick('inReplyTo', 'in-reply-to');
   pick('messageId', 'message-id');
+  pick('references', 'references');
   return env;
 }
 

@@ -8,6 +8,7 @@ import { IDLE } from './idle-command.ts';
 import { LIST, LSUB } from './list-command.ts';
 import { CREATE, DELETE, NAMESPACE, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailbox-commands.ts';
 import { SEARCH, UID_SEARCH } from './search-command.ts';
+import { SORT, THREAD, UID_SORT, UID_THREAD } from './sort-thread-commands.ts';
 import { CLOSE, EXAMINE, EXPUNGE, SELECT, UID_EXPUNGE, UNSELECT } from './select-commands.ts';
 import { CAPABILITY, CHECK, ENABLE, ID, LOGOUT, NOOP } from './session-commands.ts';
 import { STORE, UID_STORE } from './store-command.ts';
@@ -22,5 +23,6 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   STORE, 'UID STORE': UID_STORE,
   COPY, 'UID COPY': UID_COPY, MOVE, 'UID MOVE': UID_MOVE,
   SEARCH, 'UID SEARCH': UID_SEARCH,
+  SORT, 'UID SORT': UID_SORT, THREAD, 'UID THREAD': UID_THREAD,
   IDLE,
 };

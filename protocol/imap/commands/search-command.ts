@@ -5,7 +5,7 @@ import { MessageGoneError } from '../../../storage/errors.ts';
 import type { MessageSummary } from '../../mime/index.ts';
 import { SELECTED, type CommandSpec } from '../command.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
-import { evaluator, needsContent, parseSearch, usesModseq, type Candidate } from '../search/search-keys.ts';
+import { evaluator, needsContent, parseSearch, usesModseq, type Candidate, type SearchKey } from '../search/search-keys.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 
@@ -15,22 +15,12 @@ async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'COUNT', 'ALL']);
-
-async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Promise<string> {
+/**
+ * Indexes (into the view) of the messages that match, in order. Keys on content read each message
+ * and wait their turn as heavy work; keys on metadata alone answer from the view at once.
+ */
+export async function matching(s: ImapSession, key: SearchKey, command: string): Promise<number[]> {
   const view = s.selected!;
-  let args = cmd.args;
-  let esearch: Set<string> | undefined;
-  if (args[0]?.t === 'atom' && args[0].v.toUpperCase() === 'RETURN') {
-    const opts = args[1]?.t === 'list' ? args[1].v : undefined;
-    if (!opts) throw new ParseError('RETURN needs a list');
-    esearch = new Set(opts.map((o) => atom(o, 'return option').toUpperCase()));
-    for (const o of esearch) if (!RETURN_OPTIONS.has(o)) throw new ParseError(`unknown RETURN option ${o}`);
-    if (esearch.size === 0) esearch = new Set(['ALL']);
-    args = args.slice(2);
-  }
-  if (!esearch && s.rev2) esearch = new Set(['ALL']);
-  const { key } = parseSearch(args);
   const test = evaluator(key, view.messages, (uid) => view.hasRecent && view.isRecent(uid));
   const content = needsContent(key);
   const run = async () => {
@@ -50,11 +40,31 @@ async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pr
           throw err;
         }
       }
-      if (test(c)) hits.push(byUidSet ? meta.uid : i + 1);
+      if (test(c)) hits.push(i);
     }
     return hits;
   };
-  const hits = content ? await s.heavy(byUidSet ? 'UID SEARCH' : 'SEARCH', run) : await run();
+  return content ? s.heavy(command, run) : run();
+}
+
+const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'COUNT', 'ALL']);
+
+async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Promise<string> {
+  const view = s.selected!;
+  let args = cmd.args;
+  let esearch: Set<string> | undefined;
+  if (args[0]?.t === 'atom' && args[0].v.toUpperCase() === 'RETURN') {
+    const opts = args[1]?.t === 'list' ? args[1].v : undefined;
+    if (!opts) throw new ParseError('RETURN needs a list');
+    esearch = new Set(opts.map((o) => atom(o, 'return option').toUpperCase()));
+    for (const o of esearch) if (!RETURN_OPTIONS.has(o)) throw new ParseError(`unknown RETURN option ${o}`);
+    if (esearch.size === 0) esearch = new Set(['ALL']);
+    args = args.slice(2);
+  }
+  if (!esearch && s.rev2) esearch = new Set(['ALL']);
+  const { key } = parseSearch(args);
+  const matches = await matching(s, key, byUidSet ? 'UID SEARCH' : 'SEARCH');
+  const hits = matches.map((i) => (byUidSet ? view.messages[i]!.uid : i + 1));
   const metaOf = (h: number) => (byUidSet ? view.messages[view.indexOfUid(h)]! : view.messages[h - 1]!);
   // RFC 7162 3.1.5: the highest mod-sequence of the messages the answer names — with only MIN
   // and/or MAX asked for, of those messages alone.

@@ -112,14 +112,20 @@ export class SearchParser {
 
 const SUPPORTED_CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 
+/** The charset, upper-cased, or NO [BADCHARSET] when it is not one this server searches in. */
+export function checkCharset(name: string): string {
+  const charset = name.toUpperCase();
+  if (!SUPPORTED_CHARSETS.has(charset)) throw new ImapError('NO', 'BADCHARSET (UTF-8 US-ASCII)', 'unsupported charset');
+  return charset;
+}
+
 /** Splits off "CHARSET x" and parses the rest. */
 export function parseSearch(toks: readonly Token[]): { key: SearchKey; charset: string } {
   let charset = 'UTF-8';
   let rest = toks;
   if (toks[0]?.t === 'atom' && toks[0].v.toUpperCase() === 'CHARSET') {
     const c = toks[1];
-    charset = (c && c.t !== 'list' ? (c.t === 'literal' ? c.v.toString() : c.v) : '').toUpperCase();
-    if (!SUPPORTED_CHARSETS.has(charset)) throw new ImapError('NO', 'BADCHARSET (UTF-8 US-ASCII)', 'unsupported charset');
+    charset = checkCharset(c && c.t !== 'list' ? (c.t === 'literal' ? c.v.toString() : c.v) : '');
     rest = toks.slice(2);
   }
   return { key: new SearchParser(rest, charset).parseAll(), charset };
