@@ -17,7 +17,10 @@ export interface EnvelopeFields {
   bcc?: string;
   inReplyTo?: string;
   messageId?: string;
-  /** Not part of ENVELOPE: kept for THREAD=REFERENCES (RFC 5256). Messages stored before lack it. */
+  /**
+   * Not part of ENVELOPE: kept for THREAD=REFERENCES (RFC 5256). Optional, so summaries stored before
+   * it (same version: deriving them all again would cost every FETCH a body read) thread by In-Reply-To.
+   */
   references?: string;
 }
 
