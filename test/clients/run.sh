@@ -8,11 +8,14 @@
 #   cycle 2    -> every client downloads 0
 #   deliver 5  -> every client downloads 5
 #
-# Scenarios (SCENARIOS="cli chaos tb-pop3 tb-imap tb-imap-trash" by default):
+# Scenarios (SCENARIOS="cli chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash" by default):
 #   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
 #            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
 #   chaos    mpop keeps polling while the server runs with injected store failures, latency and forced
 #            shedding: it sees only temporary codes, and afterwards holds every message exactly once
+#   imaptest Dovecot's IMAP compliance tester (built by setup.sh) against a fresh server: every test
+#            group passes (RFC 3501 and extensions, SORT/THREAD included)
+#   imaptest-stress  imaptest's stress mode, 10 clients for 30 s on a 300-message mbox: no Error: line
 #   tb-pop3  Thunderbird (real GUI under Xvfb), POP3 with "leave messages on server"
 #   tb-imap  Thunderbird, IMAP with offline bodies
 #   tb-imap-trash  Thunderbird, IMAP: a user clicks a message and presses Delete -> it moves to Trash
@@ -23,7 +26,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/clients}"
 [ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
-SCENARIOS="${SCENARIOS:-cli chaos tb-pop3 tb-imap tb-imap-trash}"
+SCENARIOS="${SCENARIOS:-cli chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash}"
 LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
 mkdir -p "$LOGS"
 export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
@@ -204,6 +207,31 @@ scenario_chaos() { # mpop keeps polling through a period of failing storage and 
   grep -q 'SYS/TEMP' "$LOGS/chaos-mpop.err" && check chaos.temporary-codes-seen yes yes || check chaos.temporary-codes-seen yes no "$LOGS/chaos-mpop.err"
 }
 
+imaptest_run() { # log, imaptest arguments…
+  local log=$1; shift
+  LD_LIBRARY_PATH=/usr/lib/dovecot timeout 300 imaptest host=127.0.0.1 port="$IMAP_PORT" user="$MAIL_USER" pass="$MAIL_PASS" "$@" > "$log" 2>&1
+}
+
+scenario_imaptest() { # the compliance groups: "N test groups: 0 failed"
+  log "scenario imaptest: Dovecot's compliance tests"
+  command -v imaptest > /dev/null || { check imaptest.installed yes no; return; }
+  new_server || { check imaptest.server-start ok fail; return; }
+  imaptest_run "$LOGS/imaptest.log" test="${IMAPTEST_TESTS:-/usr/local/share/imaptest/tests}"
+  grep -E '^(base protocol|extensions):' "$LOGS/imaptest.log" | sed 's/^/  /' >&2
+  check imaptest.failed-groups 0 "$(sed -n 's/^[0-9]* test groups: \([0-9]*\) failed.*/\1/p' "$LOGS/imaptest.log")" "$LOGS/imaptest.log"
+}
+
+scenario_imaptest_stress() { # many clients, random commands, every answer checked: no "Error:" line
+  log "scenario imaptest-stress: 10 clients for 30 s"
+  command -v imaptest > /dev/null || { check imaptest-stress.installed yes no; return; }
+  new_server || { check imaptest-stress.server-start ok fail; return; }
+  local mbox="$LOGS/stress.mbox"
+  (cd "$ROOT" && npx tsx -e "import { writeMbox } from './bench/fixtures/generate-mbox.ts'; writeMbox('$mbox', { messages: 300, profile: 'small' })")
+  imaptest_run "$LOGS/imaptest-stress.log" mbox="$mbox" clients=10 secs=30
+  check imaptest-stress.completed yes "$(grep -q '^Totals:' "$LOGS/imaptest-stress.log" && echo yes || echo no)" "$LOGS/imaptest-stress.log"
+  check imaptest-stress.error-lines 0 "$(grep -c 'Error:' "$LOGS/imaptest-stress.log")" "$LOGS/imaptest-stress.log"
+}
+
 scenario_tb() { # pop3|imap
   local proto=$1 w="$LOGS/tb-$1" out
   log "scenario tb-$proto: Thunderbird under Xvfb"
@@ -257,6 +285,8 @@ for s in $SCENARIOS; do
   case $s in
     cli) scenario_cli ;;
     chaos) scenario_chaos ;;
+    imaptest) scenario_imaptest ;;
+    imaptest-stress) scenario_imaptest_stress ;;
     tb-pop3) scenario_tb pop3 ;;
     tb-imap) scenario_tb imap ;;
     tb-imap-trash) scenario_tb_imap_trash ;;

@@ -7,9 +7,13 @@ have_all() {
   command -v mpop && command -v mbsync && command -v curl && command -v fetchmail && command -v Xvfb &&
     command -v xdotool && [ -x /usr/lib/thunderbird/thunderbird ]
 }
-if have_all >/dev/null 2>&1; then echo "mail clients already installed"; exit 0; fi
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
+# Dovecot's imaptest (compliance and stress runs of run.sh), built from the source beside the
+# repository; the script is idempotent and quick once installed.
+IMAPTEST_BUILD="${IMAPTEST_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/tools/imaptest/build.sh}"
+if [ -f "$IMAPTEST_BUILD" ]; then $SUDO bash "$IMAPTEST_BUILD"; else echo "imaptest build script not found at $IMAPTEST_BUILD" >&2; exit 1; fi
+if have_all >/dev/null 2>&1; then echo "mail clients already installed"; exit 0; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${PKGS[@]}"
