@@ -10,6 +10,8 @@ export interface ImapAddress {
   host: string | null;
 }
 
+const WORD_END = new Set(' \t\r\n()"<>,:;@');
+
 type Token = { kind: 'word' | 'quoted' | 'special' | 'comment'; text: string };
 
 function tokenize(s: string): Token[] {
@@ -40,9 +42,9 @@ function tokenize(s: string): Token[] {
       out.push({ kind: 'special', text: c });
       i++;
     } else {
-      let text = '';
-      while (i < s.length && !' \t\r\n()"<>,:;@'.includes(s[i]!)) text += s[i++];
-      out.push({ kind: 'word', text });
+      const from = i;
+      while (i < s.length && !WORD_END.has(s[i]!)) i++;
+      out.push({ kind: 'word', text: s.slice(from, i) });
     }
   }
   return out;
