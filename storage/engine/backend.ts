@@ -40,10 +40,22 @@ export interface StoredMailbox {
   readonly expungeLog: number[];
 }
 
-/** What the engine needs when it opens: counters and the durable reclaim queue to resume from. */
+/** One account's durable reclaim queue in figures (a GROUP BY, in SQL). */
+export interface QueueSummary {
+  readonly owner: string;
+  readonly items: number;
+  /** Bytes of the bodies queued. */
+  readonly bytes: number;
+  /** The oldest item's `at`, ms. */
+  readonly oldestAt: number;
+  /** The highest sequence number in the queue. */
+  readonly maxSeq: number;
+}
+
+/** What the engine needs when it opens: counters, and the reclaim queues to resume from. */
 export interface BackendState {
   readonly counters: Counters | undefined;
-  readonly reclaimQueue: readonly QueuedReclaim[];
+  readonly reclaimQueues: readonly QueueSummary[];
 }
 
 export interface Backend {

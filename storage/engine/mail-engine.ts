@@ -86,7 +86,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const state = await backend.open();
     const store = new MailEngine(backend, opts);
     if (state.counters) store.counters = { ...state.counters };
-    store.nextReclaimSeq = store.reclaimer.start(state.reclaimQueue) + 1;
+    store.nextReclaimSeq = store.reclaimer.start(state.reclaimQueues) + 1;
     return store;
   }
 

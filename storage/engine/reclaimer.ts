@@ -5,7 +5,7 @@
 // After a round the backend may tidy up (LevelDB compacts ranges full of tombstones, invariant 5).
 // A restart resumes from the durable queues. The schedule is here; what a step reads and writes is
 // the backend's (backend.ts: queued, referenced, leftInMailbox, commit).
-import type { Backend, Change } from './backend.ts';
+import type { Backend, Change, QueueSummary } from './backend.ts';
 import type { QueuedReclaim, ReclaimItem } from './records.ts';
 
 /**
@@ -92,11 +92,14 @@ export class Reclaimer {
    * Counts the durable queues left by an earlier run, then starts draining them. Returns the highest
    * queue sequence number in use, so that new items sort after old ones.
    */
-  start(queue: readonly QueuedReclaim[]): number {
+  start(queues: readonly QueueSummary[]): number {
     let maxSeq = 0;
-    for (const q of queue) {
-      this.count(q.owner, q.item, +1);
-      maxSeq = Math.max(maxSeq, q.seq);
+    for (const q of queues) {
+      if (q.items > 0) this.backlog.set(q.owner, q.items);
+      this.stats.backlogItems += q.items;
+      this.stats.backlogBytes += q.bytes;
+      if (this.stats.oldestAt === 0 || q.oldestAt < this.stats.oldestAt) this.stats.oldestAt = q.oldestAt;
+      maxSeq = Math.max(maxSeq, q.maxSeq);
     }
     this.wake();
     return maxSeq;

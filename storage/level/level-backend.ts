@@ -64,11 +64,18 @@ export class LevelBackend implements Backend {
     checkFormat(FORMAT_KEY, format);
     if (!format) await this.db.batch([{ type: 'put', key: FORMAT_KEY, value: encodeFormat() }], { sync: this.sync });
     const c = await this.db.get(COUNTERS_KEY);
-    const reclaimQueue: QueuedReclaim[] = [];
+    const queues = new Map<string, { owner: string; items: number; bytes: number; oldestAt: number; maxSeq: number }>();
     for await (const [k, v] of this.db.iterator(RECLAIM_RANGE)) {
-      reclaimQueue.push({ owner: reclaimOwnerOf(k), seq: reclaimSeqOf(k), item: decodeReclaimItem(k, v) });
+      const owner = reclaimOwnerOf(k);
+      const item = decodeReclaimItem(k, v);
+      let q = queues.get(owner);
+      if (!q) queues.set(owner, (q = { owner, items: 0, bytes: 0, oldestAt: item.at, maxSeq: 0 }));
+      q.items++;
+      if (item.t === 'body') q.bytes += item.bytes;
+      q.oldestAt = Math.min(q.oldestAt, item.at);
+      q.maxSeq = Math.max(q.maxSeq, reclaimSeqOf(k));
     }
-    return { counters: c ? decodeCounters(COUNTERS_KEY, c) : undefined, reclaimQueue };
+    return { counters: c ? decodeCounters(COUNTERS_KEY, c) : undefined, reclaimQueues: [...queues.values()] };
   }
 
   async load(user: string): Promise<StoredMailbox[] | undefined> {

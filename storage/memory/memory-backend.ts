@@ -26,7 +26,7 @@ export class MemoryBackend implements Backend {
   private readonly queues = new Map<string, Map<number, ReclaimItem>>();
 
   async open(): Promise<BackendState> {
-    return { counters: undefined, reclaimQueue: [] };
+    return { counters: undefined, reclaimQueues: [] };
   }
 
   async load(user: string): Promise<StoredMailbox[] | undefined> {
