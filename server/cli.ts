@@ -52,7 +52,9 @@ function fail(err: unknown): never {
   const e = err as { code?: string; message?: string };
   // LevelDB's LOCK file held by a running server; not any error whose text mentions a lock.
   const busy = e?.code === 'LEVEL_DATABASE_NOT_OPEN' && /\bLOCK\b/.test(String((err as Error)?.cause ?? ''));
-  process.stderr.write(`tegami: ${busy ? 'the data directory is in use (stop the server first)' : e?.message ?? String(err)}\n`);
+  // LevelDB says only "Database failed to open"; why (a full disk, say) is in its cause.
+  const cause = (err as Error)?.cause instanceof Error ? `: ${((err as Error).cause as Error).message}` : '';
+  process.stderr.write(`tegami: ${busy ? 'the data directory is in use (stop the server first)' : `${e?.message ?? String(err)}${cause}`}\n`);
   process.exit(1);
 }
 

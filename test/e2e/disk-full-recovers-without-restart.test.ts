@@ -247,4 +247,14 @@ describe.skipIf(skipReason)(`a data directory on a small tmpfs${skipReason ? ` (
     expect(readFileSync(join(dir, 'users.json'), 'utf8')).toBe(before);
     expect(readdirSync(dir).sort()).toEqual(['filler', 'users.json']); // no temp file, no lock left behind
   });
+
+  it('tegami serve on a full disk says why it cannot start', async () => {
+    const dir = mountTmpfs('1m');
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=4k'], { stdio: 'pipe' });
+    } catch {
+      // dd stops with "No space left on device": the disk is full, as wanted
+    }
+    await expect(serve(dir)).rejects.toThrow(/exited with 1 before ready; stderr: [^]*tegami: Database failed to open: IO error: .*No space left on device/);
+  });
 });
