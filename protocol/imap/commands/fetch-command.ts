@@ -10,6 +10,7 @@
 // short by bytes held as well as by count.
 import { MessageGoneError } from '../../../storage/errors.ts';
 import type { BodyRange, MessageMeta } from '../../../storage/types.ts';
+import { readAll } from '../../../storage/read-all.ts';
 import {
   decodeTransferEncoding, filterHeaderFields, formatBodyStructure, formatEnvelope, isIdentityEncoding, isKnownEncoding,
   resolvePart, resolveSection, type MessageSummary,
@@ -32,12 +33,6 @@ type Piece = string | Buffer | BodyRange;
 
 function* bodyRanges(rendered: readonly (readonly Piece[])[]): Iterable<BodyRange> {
   for (const pieces of rendered) for (const p of pieces) if (typeof p !== 'string' && !Buffer.isBuffer(p)) yield p;
-}
-
-async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
-  return Buffer.concat(parts);
 }
 
 const needsSummary = (items: readonly FetchItem[]): boolean =>

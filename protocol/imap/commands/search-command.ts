@@ -2,18 +2,13 @@
 // The result is computed whole from the view, then sent in one piece. With IMAP4rev2 enabled every
 // SEARCH answers in ESEARCH form (RFC 9051 6.4.4: no RETURN means RETURN (ALL); * SEARCH is gone).
 import { MessageGoneError } from '../../../storage/errors.ts';
+import { readAll } from '../../../storage/read-all.ts';
 import type { MessageSummary } from '../../mime/index.ts';
 import { SELECTED, type CommandSpec } from '../command.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { evaluator, needsContent, parseSearch, usesModseq, type Candidate, type SearchKey } from '../search/search-keys.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
-
-async function readAll(it: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(c);
-  return Buffer.concat(parts);
-}
 
 /**
  * Indexes (into the view) of the messages that match, in order. Keys on content read each message
