@@ -1,13 +1,14 @@
 // The `tegami` command line (DESIGN.md contract): serve, user add|list|del, import.
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { openStore, UnknownUserError } from '../storage/index.ts';
 import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
 import { packageVersion } from './package-version.ts';
 import { DEFAULT_MIN_FREE_SPACE, startServer, type ServerOptions } from './server.ts';
-import { readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
+import { canonicalUserName, readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
 
 const DEFAULTS = { data: './data', host: '127.0.0.1', pop3: 1110, imap: 1143, smtp: 2525, lmtp: 2424 };
 
@@ -21,6 +22,14 @@ function userPair(v: string, acc: Record<string, string>): Record<string, string
   const i = v.indexOf(':');
   if (i <= 0) throw new InvalidArgumentError('expected NAME:PASSWORD');
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+function chaosSpec(v: string): ReturnType<typeof parseChaos> {
+  try {
+    return parseChaos(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** "7d", "12h", "30m", "90s", or milliseconds. */
@@ -76,9 +85,9 @@ program
   .option('--metrics-port <n>', 'serve Prometheus /metrics, /healthz, /readyz on this port', port)
   .option('--http-api', 'also serve the HTTP API (Mailpit-compatible /api/v1, accounts, chaos) on the metrics port; for tests: it can read and delete all mail')
   .option('--user <name:password>', 'add an account for this run (repeatable)', userPair, {})
-  .option('--log-level <level>', 'silent, error, warn, info or debug', 'info')
-  .option('--max-message-size <bytes>', 'largest message accepted', (v) => Number(v))
-  .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200 (testing only)')
+  .addOption(new Option('--log-level <level>', 'how much to log').choices(['silent', 'error', 'warn', 'info', 'debug']).default('info'))
+  .option('--max-message-size <size>', 'largest message accepted, e.g. 10MB (default 50MB)', size)
+  .option('--chaos <spec>', 'fault injection, e.g. read-fail=0.1,read-latency=200,seed=7 (testing only)', chaosSpec)
   .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
   .option('--min-free-space <size>', 'refuse new mail with "try later" below this much free disk space (0 = off)', size, DEFAULT_MIN_FREE_SPACE)
   .option('--store-give-up <duration>', 'after a disk fault, exit with status 75 if the store cannot be reopened for this long (default 2m)', duration)
@@ -96,7 +105,7 @@ program
       users: o.user,
       logLevel: o.logLevel,
       maxMessageSize: o.maxMessageSize,
-      chaos: o.chaos ? parseChaos(o.chaos) : undefined,
+      chaos: o.chaos,
       retentionMs: o.retention,
       minFreeSpace: o.minFreeSpace,
       storeRecovery: o.storeGiveUp === undefined ? undefined : { giveUpAfterMs: o.storeGiveUp },
@@ -133,8 +142,13 @@ user
   .option('--password-stdin', 'read the password from standard input (one line)')
   .action(async (name: string, o) => {
     const password = await readPasswordFromStdin({ prompt: !o.passwordStdin }).catch(fail);
-    await userAdd(resolve(o.data), name, password).catch(fail);
-    process.stdout.write(`user ${name} added\n`);
+    const dir = resolve(o.data);
+    await userAdd(dir, name, password).catch(fail);
+    process.stdout.write(`user ${name} added to ${join(dir, 'users.json')}\n`);
+    // The CLI cannot see which servers run; it can see whether one ever used this directory.
+    if (!existsSync(join(dir, 'mail'))) {
+      process.stdout.write(`note: no server has used ${dir} yet; one started with --data ${o.data} will read it, one started with --memory never does (give it --user ${name}:PASSWORD)\n`);
+    }
   });
 
 user
@@ -178,12 +192,16 @@ program
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--mailbox <name>', 'target mailbox', 'INBOX')
   .action(async (name: string, file: string, o) => {
+    const known = await Promise.resolve(userList(resolve(o.data))).catch(fail);
+    if (!known.includes(canonicalUserName(name))) fail(new Error(`no account "${name}" in ${join(resolve(o.data), 'users.json')}: add it first (tegami user add ${name} --data ${o.data})`));
     const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage }).catch(fail);
     try {
-      await store.ensureUser(name);
-      const r = await importMbox(store, name, resolve(file), { mailbox: o.mailbox, progressBar: true });
+      const account = canonicalUserName(name);
+      await store.ensureUser(account);
+      const r = await importMbox(store, account, resolve(file), { mailbox: o.mailbox, progressBar: true });
       const mbps = r.bytes / 1e6 / Math.max(r.seconds, 0.001);
-      process.stdout.write(`imported ${r.messages} messages (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s\n`);
+      const skipped = r.skipped ? `; skipped ${r.skipped} already in ${o.mailbox} (same X-UIDL, or same Message-ID)` : '';
+      process.stdout.write(`imported ${r.messages} messages (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s${skipped}\n`);
     } catch (err) {
       await store.close();
       fail(err);

@@ -2,11 +2,14 @@
 // (messages, MB/s, ETA) on stderr.
 import { statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
+import { readAll } from '../storage/read-all.ts';
 import type { MailStore } from '../storage/types.ts';
 import { readMbox, type MboxMessage, type MboxProgress } from './mbox-reader.ts';
 
 export interface ImportResult {
   messages: number;
+  /** Messages left out because the mailbox already had them (an mbox imported twice). */
+  skipped: number;
   bytes: number;
   seconds: number;
 }
@@ -18,6 +21,36 @@ export interface ImportOptions {
   /** Bytes per atomic batch. */
   batchBytes?: number;
   progressBar?: boolean;
+}
+
+// Importing the same mbox twice must not store its messages twice: two messages with one UIDL in a
+// maildrop break RFC 1939 (and a client's "leave a copy" bookkeeping). A message is known by the
+// UIDL it brought (X-UIDL), else by its Message-ID; one with neither cannot be told apart and is
+// imported.
+const HEAD_BYTES = 16 * 1024;
+
+function messageIdOf(raw: Buffer): string | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end < 0 ? Math.min(raw.length, HEAD_BYTES) : end).toString('latin1');
+  return /^message-id:[ \t]*(<[^>\r\n]+>)/im.exec(head)?.[1];
+}
+
+function identity(raw: Buffer, uidl: string | undefined): string | undefined {
+  if (uidl) return `uidl ${uidl}`;
+  const id = messageIdOf(raw);
+  return id ? `id ${id}` : undefined;
+}
+
+async function alreadyThere(store: MailStore, user: string, mailbox: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const box = await store.getMailbox(user, mailbox);
+  if (!box) return seen;
+  for (const m of (await store.snapshot(user, mailbox)).messages) {
+    seen.add(`uidl ${m.uidl}`);
+    const id = messageIdOf(await readAll(store.readBody(m.bodyId, 0, HEAD_BYTES)));
+    if (id) seen.add(`id ${id}`);
+  }
+  return seen;
 }
 
 export async function importMbox(store: MailStore, user: string, file: string, opts: ImportOptions = {}): Promise<ImportResult> {
@@ -41,6 +74,8 @@ export async function importMbox(store: MailStore, user: string, file: string, o
       )
     : undefined;
   bar?.start(total, 0, { messages: 0, mbps: '0.0' });
+  const seen = await alreadyThere(store, user, mailbox);
+  let skipped = 0;
   let batch: MboxMessage[] = [];
   let batchBytes = 0;
   let imported = 0;
@@ -57,6 +92,12 @@ export async function importMbox(store: MailStore, user: string, file: string, o
     bar?.update(progress.bytesRead, { messages: imported, mbps: (progress.bytesRead / 1e6 / secs).toFixed(1) });
   };
   for await (const m of readMbox(file, progress)) {
+    const key = identity(m.raw, m.uidl);
+    if (key && seen.has(key)) {
+      skipped++;
+      continue;
+    }
+    if (key) seen.add(key);
     batch.push(m);
     batchBytes += m.raw.length;
     if (batch.length >= maxMessages || batchBytes >= maxBytes) await flush();
@@ -64,5 +105,5 @@ export async function importMbox(store: MailStore, user: string, file: string, o
   await flush();
   bar?.update(total, { messages: imported });
   bar?.stop();
-  return { messages: imported, bytes: progress.bytesRead, seconds: (Date.now() - started) / 1000 };
+  return { messages: imported, skipped, bytes: progress.bytesRead, seconds: (Date.now() - started) / 1000 };
 }

@@ -63,6 +63,10 @@ function unquote(line: Buffer): Buffer {
   return line;
 }
 
+export class NotMboxError extends Error {
+  override name = 'NotMboxError';
+}
+
 export interface MboxProgress {
   bytesRead: number;
   messages: number;
@@ -72,6 +76,7 @@ export async function* readMbox(path: string, progress?: MboxProgress): AsyncIte
   let carry: Buffer = Buffer.alloc(0);
   let lines: Buffer[] = [];
   let fromLine: string | undefined;
+  let before = false; // something other than blank lines came before the first "From " line
   const onLine = function* (raw: Buffer): Generator<MboxMessage> {
     const line = raw.length > 0 && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
     if (line.subarray(0, 5).equals(FROM_)) {
@@ -83,7 +88,10 @@ export async function* readMbox(path: string, progress?: MboxProgress): AsyncIte
       lines = [];
       return;
     }
-    if (fromLine === undefined) return; // bytes before the first "From " line are not a message
+    if (fromLine === undefined) {
+      before ||= line.some((b) => b !== 0x20 && b !== 0x09); // bytes before the first "From " line are not a message
+      return;
+    }
     lines.push(unquote(line));
   };
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -100,5 +108,7 @@ export async function* readMbox(path: string, progress?: MboxProgress): AsyncIte
   if (fromLine !== undefined) {
     yield finish(lines, fromLine);
     if (progress) progress.messages++;
+  } else if (before) {
+    throw new NotMboxError(`${path} is not an mbox file: no line starts with "From " (the separator before each message)`);
   }
 }
