@@ -1,6 +1,6 @@
 // A stored message as a test asserts on it: the store's identity (uid, UIDL, flags) plus what
 // mailparser reads from the octets (addresses, dates, headers, text, attachments).
-import { simpleParser, type AddressObject } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 import type { MessageMeta } from '../../storage/types.ts';
 
 export interface ReceivedAttachment {
@@ -48,7 +48,12 @@ const displayText = (a: AddressObject | AddressObject[] | undefined): string | u
   return list.length ? list.map((x) => x.text).join(', ') : undefined;
 };
 
+// mailparser (with its HTML and charset libraries) is the largest part of loading tegami: about a
+// second on a busy machine. Only a test that reads messages needs it, so it loads on first use.
+let parser: Promise<typeof import('mailparser')> | undefined;
+
 export async function toReceivedMessage(user: string, mailbox: string, meta: MessageMeta, raw: Buffer): Promise<ReceivedMessage> {
+  const { simpleParser } = await (parser ??= import('mailparser'));
   const parsed = await simpleParser(raw, { skipImageLinks: true });
   const headers: Record<string, string[]> = {};
   for (const { key, line } of parsed.headerLines) {
