@@ -191,10 +191,11 @@ program
   .description('bulk-import an mbox file into NAME\'s mailbox (server stopped)')
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--mailbox <name>', 'target mailbox', 'INBOX')
+  .option('--min-free-space <size>', 'stop before the disk has less free space than this (as serve does)', size, DEFAULT_MIN_FREE_SPACE)
   .action(async (name: string, file: string, o) => {
     const known = await Promise.resolve(userList(resolve(o.data))).catch(fail);
     if (!known.includes(canonicalUserName(name))) fail(new Error(`no account "${name}" in ${join(resolve(o.data), 'users.json')}: add it first (tegami user add ${name} --data ${o.data})`));
-    const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage }).catch(fail);
+    const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, minFreeBytes: o.minFreeSpace }).catch(fail);
     try {
       const account = canonicalUserName(name);
       await store.ensureUser(account);

@@ -2,13 +2,16 @@
 // NO [OVERQUOTA]) while deletions still commit, so users can make room before the disk is full.
 // A floor above any disk's size puts the server there on any machine; the real thing, on a small
 // tmpfs, is test/e2e/disk-full-recovers-without-restart.test.ts.
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../../server/index.ts';
+import { userAdd } from '../../server/users/index.ts';
 import { imapAppend, imapCommand, imapLogin } from '../helpers/imap.ts';
 import { pop3Login } from '../helpers/pop3.ts';
+import { BIN } from '../helpers/server-process.ts';
 import { sendRaw } from '../helpers/smtp.ts';
 
 const mail = (s: string) => `From: a@example.com\r\nSubject: ${s}\r\n\r\nbody\r\n`;
@@ -43,5 +46,15 @@ describe('below the free-space floor', () => {
     expect(metrics).toMatch(/^tegami_store_state\{state="ok"\} 1$/m);
     expect(metrics).toMatch(/^tegami_data_free_bytes \d+$/m);
     expect((await fetch(`${base}/readyz`)).status).toBe(200); // the store is fine; only new mail waits
+  });
+
+  it('stops tegami import with a clear error', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tegami-floor-'));
+    const mbox = join(dataDir, 'in.mbox');
+    writeFileSync(mbox, 'From x Thu Nov 20 10:00:00 2026\nSubject: m\n\nbody\n');
+    await userAdd(dataDir, 'alice', 'secret');
+    const r = spawnSync(process.execPath, [BIN, 'import', 'alice', mbox, '--data', dataDir, '--min-free-space', '1000000t'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^tegami: mail storage is full \(.* MB free, floor .* MB\)/m);
   });
 });
