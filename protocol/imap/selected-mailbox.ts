@@ -7,13 +7,11 @@
 // 2.3.2: the store hands each new message to one read-write session), and which keywords the client
 // has been told of in FLAGS — a new one is announced (FLAGS, PERMANENTFLAGS) before any FETCH uses it
 // (RFC 3501 7.2.6).
+import { RECENT, SYSTEM_FLAGS } from '../../storage/flags.ts';
 import type { MailboxEvent, MailStore, MessageMeta } from '../../storage/types.ts';
 import { indexOfUid, lowerBoundByUid } from '../../storage/uid-order.ts';
 import { flagList } from './responses.ts';
 import { formatSet } from './sequence-set.ts';
-
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-const RECENT = '\\Recent';
 
 export class SelectedMailbox {
   private pending: MailboxEvent[] = [];

@@ -2,6 +2,7 @@
 // the side effects that come before the answer (VANISHED, \Seen). Metadata answers come from the
 // session's view in memory; the rest is prepared (fetch/fetch-prepare.ts), rendered
 // (fetch/fetch-render.ts) and streamed (fetch/fetch-writer.ts).
+import { SEEN } from '../../../storage/flags.ts';
 import { EXPUNGED_TEXT, ImapError, SELECTED, type CommandSpec } from '../command.ts';
 import { parseFetchItems, type FetchItem } from '../fetch/fetch-items.ts';
 import { needsSummary } from '../fetch/fetch-prepare.ts';
@@ -43,9 +44,9 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
     }
     // Reading a body without PEEK marks it \Seen (RFC 3501 6.4.5), and the client is told.
     if (!view.readOnly && items.some(readsBody)) {
-      const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes('\\Seen') && !view.ghosts.has(m.uid));
+      const unseen = indexes.map((i) => view.messages[i]!).filter((m) => !m.flags.includes(SEEN) && !view.ghosts.has(m.uid));
       if (unseen.length) {
-        const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', ['\\Seen']);
+        const r = await s.ctx.store.storeFlags(s.user!, view.name, unseen.map((m) => m.uid), 'add', [SEEN]);
         const announce = view.applyOwn(r.updated);
         if (announce.length) s.write(announce.join('\r\n') + '\r\n');
         if (!items.some((i) => i.kind === 'FLAGS')) items = [...items, { kind: 'FLAGS' }];
