@@ -58,19 +58,35 @@ async function fieldsOf(s: ImapSession, indexes: readonly number[]): Promise<Ent
   return out.filter((e): e is Entry => e !== undefined);
 }
 
-function compare(c: Criterion, a: Entry, b: Entry): number {
-  const str = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+/** The value a criterion compares, computed once per message before sorting. */
+function sortKey(c: Criterion, e: Entry): number | string {
   switch (c) {
-    case 'ARRIVAL': return a.meta.internalDate - b.meta.internalDate;
-    case 'SIZE': return a.meta.size - b.meta.size;
-    case 'DATE': return sentDate(a.f, a.meta) - sentDate(b.f, b.meta);
-    case 'SUBJECT': return str(a.f.subject, b.f.subject);
-    case 'FROM': return str(a.f.from, b.f.from);
-    case 'TO': return str(a.f.to, b.f.to);
-    case 'CC': return str(a.f.cc, b.f.cc);
-    case 'DISPLAYFROM': return str(a.f.displayFrom, b.f.displayFrom);
-    case 'DISPLAYTO': return str(a.f.displayTo, b.f.displayTo);
+    case 'ARRIVAL': return e.meta.internalDate;
+    case 'SIZE': return e.meta.size;
+    case 'DATE': return sentDate(e.f, e.meta);
+    case 'SUBJECT': return e.f.subject;
+    case 'FROM': return e.f.from;
+    case 'TO': return e.f.to;
+    case 'CC': return e.f.cc;
+    case 'DISPLAYFROM': return e.f.displayFrom;
+    case 'DISPLAYTO': return e.f.displayTo;
   }
+}
+
+/** Orders entries by the criteria, the mailbox order breaking the last tie (RFC 5256 3). */
+function sortEntries(entries: Entry[], criteria: readonly { c: Criterion; reverse: boolean }[]): Entry[] {
+  const keyed = entries.map((e) => ({ e, k: criteria.map((c) => sortKey(c.c, e)) }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < criteria.length; i++) {
+      const x = a.k[i]!;
+      const y = b.k[i]!;
+      if (x === y) continue;
+      const d = x < y ? -1 : 1;
+      return criteria[i]!.reverse ? -d : d;
+    }
+    return a.e.index - b.e.index;
+  });
+  return keyed.map((x) => x.e);
 }
 
 /** (REVERSE DATE SUBJECT …) → comparators in order; the mailbox order breaks the last tie (RFC 5256 3). */
@@ -117,13 +133,7 @@ async function sort(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise
   let entries: Entry[];
   if (criteria.every((k) => FROM_INDEX.has(k.c))) entries = indexes.map((index) => ({ index, meta: view.messages[index]!, f: NO_FIELDS }));
   else entries = await s.heavy(name, () => fieldsOf(s, indexes));
-  entries.sort((a, b) => {
-    for (const k of criteria) {
-      const d = compare(k.c, a, b);
-      if (d) return k.reverse ? -d : d;
-    }
-    return a.index - b.index;
-  });
+  entries = sortEntries(entries, criteria);
   const nums = entries.map((e) => (byUid ? e.meta.uid : e.index + 1));
   if (esort) {
     const parts = [`* ESEARCH (TAG "${cmd.tag}")${byUid ? ' UID' : ''}`];

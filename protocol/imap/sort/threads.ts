@@ -20,17 +20,17 @@ interface Node {
   children: Node[];
 }
 
-/** The sent date a node sorts by: its own, or a dummy's first child's (children sorted first). */
-function sortKey(n: Node): [number, number] {
-  if (n.msg) return [n.msg.sent, n.order];
-  const first = n.children[0];
-  return first ? sortKey(first) : [Infinity, Infinity];
+/** The node a node sorts as: itself, or for a dummy its first child (children are sorted first). */
+function sortedAs(n: Node): Node {
+  while (!n.msg && n.children[0]) n = n.children[0];
+  return n;
 }
 
+/** By sent date, then by mailbox order. */
 function byDate(a: Node, b: Node): number {
-  const [da, oa] = sortKey(a);
-  const [db, ob] = sortKey(b);
-  return da - db || oa - ob;
+  const x = sortedAs(a);
+  const y = sortedAs(b);
+  return (x.msg?.sent ?? Infinity) - (y.msg?.sent ?? Infinity) || x.order - y.order;
 }
 
 /** Children sorted deepest first, so a dummy's key (its first child) is settled before its siblings sort. */
