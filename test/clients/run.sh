@@ -15,7 +15,8 @@
 #            shedding: it sees only temporary codes, and afterwards holds every message exactly once
 #   imaptest Dovecot's IMAP compliance tester (built by setup.sh) against a fresh server: every test
 #            group passes (RFC 3501 and extensions, SORT/THREAD included)
-#   imaptest-stress  imaptest's stress mode, 10 clients for 30 s on a 300-message mbox: no Error: line
+#   imaptest-stress  imaptest's stress mode, 10 then 50 clients (IMAPTEST_STRESS_CLIENTS) for 30 s each
+#            on a 300-message mbox: no Error: line
 #   tb-pop3  Thunderbird (real GUI under Xvfb), POP3 with "leave messages on server"
 #   tb-imap  Thunderbird, IMAP with offline bodies
 #   tb-imap-trash  Thunderbird, IMAP: a user clicks a message and presses Delete -> it moves to Trash
@@ -222,14 +223,17 @@ scenario_imaptest() { # the compliance groups: "N test groups: 0 failed"
 }
 
 scenario_imaptest_stress() { # many clients, random commands, every answer checked: no "Error:" line
-  log "scenario imaptest-stress: 10 clients for 30 s"
   command -v imaptest > /dev/null || { check imaptest-stress.installed yes no; return; }
-  new_server || { check imaptest-stress.server-start ok fail; return; }
-  local mbox="$LOGS/stress.mbox"
+  local mbox="$LOGS/stress.mbox" n out
   (cd "$ROOT" && npx tsx -e "import { writeMbox } from './bench/fixtures/generate-mbox.ts'; writeMbox('$mbox', { messages: 300, profile: 'small' })")
-  imaptest_run "$LOGS/imaptest-stress.log" mbox="$mbox" clients=10 secs=30
-  check imaptest-stress.completed yes "$(grep -q '^Totals:' "$LOGS/imaptest-stress.log" && echo yes || echo no)" "$LOGS/imaptest-stress.log"
-  check imaptest-stress.error-lines 0 "$(grep -c 'Error:' "$LOGS/imaptest-stress.log")" "$LOGS/imaptest-stress.log"
+  for n in ${IMAPTEST_STRESS_CLIENTS:-10 50}; do
+    log "scenario imaptest-stress: $n clients for 30 s"
+    new_server || { check "imaptest-stress.$n.server-start" ok fail; continue; }
+    out="$LOGS/imaptest-stress-$n.log"
+    imaptest_run "$out" mbox="$mbox" clients="$n" secs=30
+    check "imaptest-stress.$n.completed" yes "$(grep -q '^Totals:' "$out" && echo yes || echo no)" "$out"
+    check "imaptest-stress.$n.error-lines" 0 "$(grep -c 'Error:' "$out")" "$out"
+  done
 }
 
 scenario_tb() { # pop3|imap
