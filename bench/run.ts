@@ -4,6 +4,7 @@
 //   npm run bench                                   all scenarios, quick sizes, tegami only
 //   npm run bench -- poll-storm --peer dovecot      one scenario, tegami and Dovecot alternating
 //   npm run bench -- --size full --peer dovecot     the issue's sizes (100k mailboxes): ~30 minutes
+//   npm run bench -- poll-storm --store postgres    tegami over a private PostgreSQL 15 (fsync on)
 //   options: --repeats N (default 3)  --profile (CPU profile of tegami; hot spots in the report)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { machineInfo } from './lib/machine.ts';
 import { renderReport, type ExternalReport, type FigureResult, type ScenarioReport } from './lib/report-html.ts';
 import { RESULTS_DIR, writeResult } from './lib/results.ts';
 import { round, spread } from './lib/stats.ts';
-import { startTarget, type Side, type Target } from './lib/targets.ts';
+import { startTarget, type Side, type Target, type TargetOptions } from './lib/targets.ts';
 import { scenarioByName, scenarios, type Measurement, type Scenario, type Size } from './scenarios.ts';
 
 /** Benches with their own script (tegami only; they measure tegami against itself). */
@@ -42,14 +43,14 @@ const EXTERNAL: Record<string, { title: string; script: string; args: (size: Siz
   },
 };
 
-async function runScenario(sc: Scenario, sides: Side[], size: Size, repeats: number, bar: cliProgress.SingleBar, profileDir?: string): Promise<ScenarioReport> {
+async function runScenario(sc: Scenario, sides: Side[], size: Size, repeats: number, bar: cliProgress.SingleBar, target: TargetOptions): Promise<ScenarioReport> {
   const report: ScenarioReport = { name: sc.name, title: sc.title, figures: [], samples: {} };
   const targets: Target[] = [];
   const per: Partial<Record<Side, Measurement[]>> = {};
   try {
     for (const side of sides) {
       bar.update({ what: `${sc.name}: starting ${side}` });
-      const t = await startTarget(side, sc.fixture(size), { profileDir });
+      const t = await startTarget(side, sc.fixture(size), target);
       targets.push(t);
       await sc.warmUp?.(t, size);
     }
@@ -132,8 +133,11 @@ async function main() {
       size: { type: 'string', default: 'quick' },
       repeats: { type: 'string', default: '3' },
       profile: { type: 'boolean', default: false },
+      store: { type: 'string', default: 'leveldb' },
     },
   });
+  const store = values.store;
+  if (store !== 'leveldb' && store !== 'postgres') throw new Error('--store is leveldb or postgres');
   const size = values.size as Size;
   if (size !== 'quick' && size !== 'full') throw new Error('--size is quick or full');
   if (values.peer && values.peer !== 'dovecot') throw new Error('the only peer is dovecot');
@@ -155,7 +159,7 @@ async function main() {
   );
   bar.start(total, 0, { what: 'starting' });
   const reports: ScenarioReport[] = [];
-  for (const sc of chosen) reports.push(await runScenario(sc, sidesOf(sc), size, repeats, bar, profileDir));
+  for (const sc of chosen) reports.push(await runScenario(sc, sidesOf(sc), size, repeats, bar, { profileDir, store }));
   const extReports: ExternalReport[] = [];
   for (const name of externals) {
     bar.update({ what: `${name} (its own script)` });
@@ -169,7 +173,7 @@ async function main() {
     const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
     profile = files.length ? files.map((f) => hotSpots(join(profileDir, f), 40)).flat().sort((a, b) => b.selfMs - a.selfMs).slice(0, 25) : undefined;
   }
-  const data = { bench: 'suite', startedAt, machine, loadavgAfter: machineInfo().loadavg, size, repeats, peer, scenarios: reports, externals: extReports.map(({ svg: _svg, ...e }) => e), profileDir, profile };
+  const data = { bench: 'suite', startedAt, machine, loadavgAfter: machineInfo().loadavg, size, repeats, peer, store, scenarios: reports, externals: extReports.map(({ svg: _svg, ...e }) => e), profileDir, profile };
   const json = writeResult('bench', data);
   const html = writeResult('bench-report', renderReport({ startedAt, machine, peer, size, repeats, scenarios: reports, externals: extReports, profile }), 'html');
   console.log('');

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeMessage } from '../protocol/mime/index.ts';
-import { openStore, UnknownUserError } from '../storage/index.ts';
+import { migrateStore, openStore, UnknownUserError } from '../storage/index.ts';
 import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
 import { packageVersion } from './package-version.ts';
@@ -77,6 +77,7 @@ program
   .description('serve POP3, IMAP, SMTP and LMTP; prints "ready pop3=H:P imap=H:P smtp=H:P lmtp=H:P" when listening')
   .option('--data <dir>', 'data directory (LevelDB store and users file)', DEFAULTS.data)
   .option('--memory', 'keep everything in memory (nothing is written to disk)')
+  .option('--store <url>', 'keep the mail in PostgreSQL (postgres://user:password@host/db); users stay in --data')
   .option('--host <host>', 'address to listen on', DEFAULTS.host)
   .option('--pop3-port <n>', 'POP3 port (0 = any free port)', port, DEFAULTS.pop3)
   .option('--imap-port <n>', 'IMAP port', port, DEFAULTS.imap)
@@ -95,6 +96,7 @@ program
     if (o.httpApi && o.metricsPort === undefined) fail(new Error('--http-api is served on the metrics port: give --metrics-port N too'));
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
+      store: o.store,
       host: o.host,
       pop3Port: o.pop3Port,
       imapPort: o.imapPort,
@@ -225,6 +227,20 @@ program
       fail(err);
     }
     await store.close();
+  });
+
+program
+  .command('migrate-store')
+  .description('copy the mail of a data directory into an empty PostgreSQL database, keeping UIDs, UIDLs and UIDVALIDITY (server stopped)')
+  .option('--data <dir>', 'data directory', DEFAULTS.data)
+  .requiredOption('--store <url>', 'the target: postgres://user:password@host/database')
+  .action(async (o) => {
+    const dir = join(resolve(o.data), 'mail');
+    if (!existsSync(dir)) fail(new Error(`no store in ${resolve(o.data)} (expected ${dir})`));
+    const t0 = performance.now();
+    const r = await migrateStore({ path: dir }, { url: o.store }).catch(fail);
+    const s = (performance.now() - t0) / 1000;
+    process.stdout.write(`copied ${r.accounts} accounts, ${r.messages} messages, ${r.bodies} bodies (${(r.bytes / 1e6).toFixed(1)} MB) in ${s.toFixed(1)} s\n`);
   });
 
 program

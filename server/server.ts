@@ -23,6 +23,11 @@ import { UserDirectory } from './users/index.ts';
 export interface ServerOptions {
   /** Data directory: LevelDB in DIR/mail, users in DIR/users.json. Without it the store lives in memory. */
   dataDir?: string;
+  /**
+   * The mail store by URL instead (`postgres://user:password@host/database`, README "Running on
+   * PostgreSQL"); users still live in dataDir's users.json, or in memory without a dataDir.
+   */
+  store?: string;
   host?: string;
   /** 0 (the default) picks a free port. */
   pop3Port?: number;
@@ -143,7 +148,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const governor = new Governor(opts.governor === false ? NO_SHEDDING : opts.governor ?? {}, metrics, undefined, true, log);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const inner = await openStore({
-    ...(opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
+    ...(opts.store ? { url: opts.store } : opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
     retentionMs: opts.retentionMs,

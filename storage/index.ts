@@ -1,15 +1,18 @@
 // The storage package's public face: the contract types, the errors, and how to open a store. Only
 // this file picks a backend; everything outside storage/ gets the interfaces (MailStore, MailStoreAdmin).
 import { Level } from 'level';
+import { copyStore, type CopyProgress } from './engine/copy-store.ts';
 import { MailEngine } from './engine/index.ts';
 import { classicDb } from './level/classic-db.ts';
 import { FreeSpace } from './level/free-space.ts';
 import { LevelBackend } from './level/level-backend.ts';
 import { RecoveringDb, type RecoveringDbOptions, type StoreHealth } from './level/store-health.ts';
 import { MemoryBackend } from './memory/memory-backend.ts';
+import { PostgresBackend } from './postgres/postgres-backend.ts';
 import type { MessageAnalyzer, Store } from './types.ts';
 
 export type * from './types.ts';
+export type { CopyProgress } from './engine/copy-store.ts';
 export * from './errors.ts';
 export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
 export type { StoreHealth, StoreState } from './level/store-health.ts';
@@ -19,6 +22,8 @@ export interface OpenStoreOptions {
   path?: string;
   /** Keep everything in memory (nothing survives close): for embedding and tests. */
   memory?: boolean;
+  /** A store elsewhere, by URL: `postgres://user:password@host:port/database` (PostgreSQL). */
+  url?: string;
   analyzer?: MessageAnalyzer;
   /** Asked by the background reclaimer before each step (the governor's background gate). */
   reclaimGate?: () => boolean;
@@ -49,18 +54,21 @@ const ALWAYS_OK: StoreHealth = { state: 'ok', cause: undefined, gaveUp: false, o
 
 const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 
+const levelDb = (path: string) => classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false }));
+
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
-  const { path, memory, minFreeBytes, recovery, ...engine } = opts;
+  const { path, memory, url, minFreeBytes, recovery, ...engine } = opts;
   const settings = {
     ...engine,
     onBackgroundError: opts.onBackgroundError ?? ((err: unknown) => console.error('tegami: background reclaim step failed, retrying:', err)),
   };
-  if (memory) {
-    const store = await MailEngine.open(new MemoryBackend(), settings);
+  // PostgreSQL's health and free space are the database server's, watched where it runs
+  if (url || memory) {
+    const store = await MailEngine.open(url ? new PostgresBackend({ connectionString: postgresUrl(url) }) : new MemoryBackend(), settings);
     return Object.assign(store, { health: ALWAYS_OK, freeBytes: () => undefined });
   }
-  if (!path) throw new Error('openStore needs a path or memory: true');
-  const db = new RecoveringDb(classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false })), { ...recovery, path });
+  if (!path) throw new Error('openStore needs a path, a url or memory: true');
+  const db = new RecoveringDb(levelDb(path), { ...recovery, path });
   let space: FreeSpace | undefined;
   const store = await MailEngine.open(new LevelBackend(db, true), { ...settings, admitNewMail: (bytes) => space?.admit(bytes) });
   try {
@@ -78,4 +86,24 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
       await closeStore();
     },
   });
+}
+
+/**
+ * Copies the LevelDB store at `path` into the empty store at `url` with every UID, UIDL, UIDVALIDITY
+ * and modseq kept (tegami migrate-store; engine/copy-store.ts). Neither may be open elsewhere.
+ */
+export async function migrateStore(from: { path: string }, to: { url: string }, onProgress?: (p: CopyProgress) => void): Promise<CopyProgress> {
+  const source = new LevelBackend(levelDb(from.path), true);
+  const target = new PostgresBackend({ connectionString: postgresUrl(to.url) });
+  try {
+    return await copyStore(source, target, onProgress);
+  } finally {
+    await Promise.allSettled([source.close(), target.close()]);
+  }
+}
+
+/** The URL, if it names a store this tegami can open (PostgreSQL); otherwise a clear error. */
+function postgresUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`unsupported store URL ${url.replace(/:[^:@/]*@/, ':***@')}: expected postgres://…`);
+  return url;
 }

@@ -2,8 +2,11 @@
 // built like an operator would) and, as a peer, a private tuned Dovecot — same users, same mbox, same
 // durability. Each reports its CPU time so figures can be given per operation.
 import { rmSync } from 'node:fs';
-import { startServerProcess } from '../../test/helpers/server-process.ts';
-import { startDovecot } from '../peers/dovecot.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startPostgres, type TempPostgres } from '../../test/helpers/postgres.ts';
+import { BIN, startServerProcess } from '../../test/helpers/server-process.ts';
+import { processTree, startDovecot } from '../peers/dovecot.ts';
 import { benchUsers, cachedMbox, preparePopulatedDataDir, type BenchUser } from './fixture-data.ts';
 import { processCpuSeconds } from './machine.ts';
 
@@ -33,6 +36,11 @@ export interface TargetOptions {
   profileDir?: string;
   /** Serve tegami's /metrics (on an ephemeral port). */
   metrics?: boolean;
+  /**
+   * Where tegami keeps its mail: 'leveldb' (default) or 'postgres' — a private PostgreSQL 15 on
+   * loopback with fsync on, filled from the same data directory by `tegami migrate-store`.
+   */
+  store?: 'leveldb' | 'postgres';
 }
 
 export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions = {}): Promise<Target> {
@@ -42,18 +50,29 @@ export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions =
 async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   const { dataDir, users } = await preparePopulatedDataDir(fx);
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+  let pg: TempPostgres | undefined;
+  const storeArgs: string[] = [];
+  if (opts.store === 'postgres') {
+    pg = await startPostgres({ durable: true });
+    const url = await pg.newDatabase();
+    await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]);
+    storeArgs.push('--store', url);
+  }
   const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
-  const server = await startServerProcess(['--data', dataDir, '--log-level', 'error', ...metrics], 60_000, { nodeArgs });
+  const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, { nodeArgs });
   const pid = server.child.pid!;
+  // with PostgreSQL, the database's processes work for tegami too
+  const pids = () => [pid, ...(pg ? processTree(pg.postmasterPid()) : [])];
   return {
     side: 'tegami',
     ports: server.ports,
     metricsPort: server.ports.metrics,
     users,
-    cpuSeconds: () => processCpuSeconds(pid),
-    pids: () => [pid],
+    pids,
+    cpuSeconds: () => pids().reduce((sum, p) => sum + (processCpuSeconds(p) || 0), 0),
     async stop() {
       await server.stop();
+      await pg?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
