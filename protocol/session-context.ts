@@ -1,6 +1,9 @@
 // What a protocol session is handed by the server: the store, authentication, admission control
 // and a logger. Protocol code depends on these interfaces only; server/ provides the objects.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { MailStore } from '../storage/types.ts';
+import type { PlaintextLogin } from './transport-security.ts';
 
 export type Protocol = 'pop3' | 'imap' | 'smtp' | 'lmtp';
 
@@ -52,6 +55,12 @@ export interface Logger {
   debug(obj: object, msg?: string): void;
 }
 
+/** The server's certificate, for STARTTLS/STLS. */
+export interface TlsProvider {
+  /** Turns an accepted plaintext socket into the server side of a TLS connection (handshake pending). */
+  secure(socket: Socket): TLSSocket;
+}
+
 export interface SessionContext {
   readonly store: MailStore;
   readonly auth: Authenticator;
@@ -63,4 +72,8 @@ export interface SessionContext {
   readonly maxMessageSize: number;
   /** Idle time before an unauthenticated or authenticated session is dropped, ms. */
   readonly idleTimeoutMs: number;
+  /** Present when the server has a certificate: STARTTLS (IMAP) and STLS (POP3) are offered. */
+  readonly tls?: TlsProvider;
+  /** Where a password may be sent without TLS (default 'loopback'). */
+  readonly plaintextLogin?: PlaintextLogin;
 }

@@ -92,8 +92,14 @@ program
   .option('--retention <duration>', 'keep expunged mail recoverable with `tegami undelete` this long (e.g. 7d)', duration)
   .option('--min-free-space <size>', 'refuse new mail with "try later" below this much free disk space (0 = off)', size, DEFAULT_MIN_FREE_SPACE)
   .option('--store-give-up <duration>', 'after a disk fault, exit with status 75 if the store cannot be reopened for this long (default 2m)', duration)
+  .option('--imaps-port <n>', 'IMAP over TLS (implicit TLS) on this port', port)
+  .option('--pop3s-port <n>', 'POP3 over TLS (implicit TLS) on this port', port)
+  .option('--tls-cert <file>', 'TLS certificate (PEM, re-read when it changes); default: a self-signed one for localhost in DIR/tls/')
+  .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+  .option('--allow-plaintext', 'allow passwords without TLS from any address (default: only from loopback)')
   .action(async (o) => {
     if (o.httpApi && o.metricsPort === undefined) fail(new Error('--http-api is served on the metrics port: give --metrics-port N too'));
+    if (!o.tlsCert !== !o.tlsKey) fail(new Error('--tls-cert and --tls-key go together'));
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
       store: o.store,
@@ -113,6 +119,10 @@ program
       storeRecovery: o.storeGiveUp === undefined ? undefined : { giveUpAfterMs: o.storeGiveUp },
       drainMs: 10_000,
       smtpGreetingDelay: true,
+      tls: o.tlsCert ? { certFile: resolve(o.tlsCert), keyFile: resolve(o.tlsKey) } : true,
+      imapsPort: o.imapsPort,
+      pop3sPort: o.pop3sPort,
+      plaintextLogin: o.allowPlaintext ? 'always' : 'loopback',
     };
     const server = await startServer(opts).catch(fail);
     let stopping = false;

@@ -6,6 +6,7 @@ import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { handlePop3Connection } from '../protocol/pop3/index.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
+import type { PlaintextLogin } from '../protocol/transport-security.ts';
 import { openStore, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
 import { UnknownUserError } from '../storage/errors.ts';
 import type { MailStore } from '../storage/types.ts';
@@ -17,6 +18,7 @@ import { MailInspector, type MessageQuery, type WaitOptions } from './embedding/
 import type { ReceivedMessage } from './embedding/received-message.ts';
 import { createHttpApi } from './http-api/index.ts';
 import { createLogger, type LogLevel } from './logger.ts';
+import { TlsCertificates, type TlsSource } from './tls/index.ts';
 import { Metrics, startMetricsServer, timedStore } from './metrics/index.ts';
 import { UserDirectory } from './users/index.ts';
 
@@ -81,6 +83,18 @@ export interface ServerOptions {
   minFreeSpace?: number;
   /** How the store reopens after a disk fault, and when it gives up (see storage/level/store-health.ts). */
   storeRecovery?: OpenStoreOptions['recovery'];
+  /**
+   * TLS for STARTTLS/STLS and the implicit-TLS ports: `true` = a self-signed certificate for localhost
+   * (generated once into DIR/tls/ with a data directory, in memory otherwise), or PEM `{ cert, key }`,
+   * or `{ certFile, keyFile }` (re-read when they change). Off by default unless an implicit-TLS port is set.
+   */
+  tls?: boolean | TlsSource;
+  /** IMAP over TLS from the first byte (IMAPS; 0 = any free port). Off when absent. */
+  imapsPort?: number;
+  /** POP3 over TLS from the first byte (POP3S). Off when absent. */
+  pop3sPort?: number;
+  /** Where LOGIN/USER/AUTH PLAIN may be used without TLS: 'loopback' (default), 'always', 'never'. */
+  plaintextLogin?: PlaintextLogin;
 }
 
 /** The default free-space floor: LevelDB's memtable flush (4 MB) and compactions (tens of MB) must fit. */
@@ -88,7 +102,9 @@ export const DEFAULT_MIN_FREE_SPACE = 64 * 1024 * 1024;
 
 export interface TegamiServer {
   readonly host: string;
-  readonly ports: { pop3: number; imap: number; smtp: number; lmtp: number; metrics?: number };
+  readonly ports: { pop3: number; imap: number; smtp: number; lmtp: number; metrics?: number; imaps?: number; pop3s?: number };
+  /** The TLS certificate new connections get (PEM), to trust in a test client; undefined without TLS. */
+  readonly certificate: string | undefined;
   readonly store: MailStore;
   readonly users: UserDirectory;
   readonly governor: Governor;
@@ -144,6 +160,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const host = opts.host ?? '127.0.0.1';
   const log = createLogger(opts.logLevel ?? 'silent');
   const maxMessageSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
+  // Before the governor starts watching the event loop: making a certificate is a one-off stall.
+  const tls = await openTls(opts, log);
   const metrics = new Metrics();
   const governor = new Governor(opts.governor === false ? NO_SHEDDING : opts.governor ?? {}, metrics, undefined, true, log);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
@@ -194,10 +212,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     serverName: 'tegami',
     maxMessageSize,
     idleTimeoutMs: opts.idleTimeoutMs ?? 10 * 60_000,
+    tls,
+    plaintextLogin: opts.plaintextLogin,
   };
   const listeners: Listener[] = [];
   let ingress: Awaited<ReturnType<typeof startIngress>> | undefined;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  let imaps: Listener | undefined;
+  let pop3s: Listener | undefined;
   let ready = false;
   try {
     // each protocol sees the store through its own chaos view, so chaos.failNext({ protocol }) can aim
@@ -205,10 +227,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     const imapCtx = { ...ctx, store: timedStore(chaos.forProtocol('imap'), governor, metrics) };
     listeners.push(await listen(host, opts.pop3Port ?? 0, (s) => handlePop3Connection(s, pop3Ctx), governor));
     listeners.push(await listen(host, opts.imapPort ?? 0, (s) => handleImapConnection(s, imapCtx), governor));
+    if (tls && opts.imapsPort !== undefined) listeners.push(imaps = await listen(host, opts.imapsPort, (s) => handleImapConnection(tls.secure(s), imapCtx), governor));
+    if (tls && opts.pop3sPort !== undefined) listeners.push(pop3s = await listen(host, opts.pop3sPort, (s) => handlePop3Connection(tls.secure(s), pop3Ctx), governor));
     ingress = await startIngress({
       host, smtpPort: opts.smtpPort ?? 0, lmtpPort: opts.lmtpPort ?? 0, store: timedStore(chaos.forProtocol('smtp'), governor, metrics),
       users, governor, log, maxMessageSize, instantGreeting: !opts.smtpGreetingDelay, acceptAnyAuth: opts.acceptAnySmtpAuth === true, faults: chaos,
+      tls: tls?.options,
     });
+    const started = ingress;
+    tls?.onChange(() => started.setTls(tls.options));
     if (opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         host, port: opts.metricsPort, metrics,
@@ -237,12 +264,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   } catch (err) {
     for (const l of listeners) await l.close(0);
     await ingress?.close();
+    tls?.close();
     await store.close();
     throw err;
   }
   ready = true;
   const [pop3, imap] = listeners as [Listener, Listener];
-  const ports = { pop3: pop3.port, imap: imap.port, smtp: ingress.smtpPort, lmtp: ingress.lmtpPort, metrics: metricsServer?.port };
+  const ports = {
+    pop3: pop3.port, imap: imap.port, smtp: ingress.smtpPort, lmtp: ingress.lmtpPort, metrics: metricsServer?.port,
+    imaps: imaps?.port, pop3s: pop3s?.port,
+  };
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -252,6 +283,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
       await Promise.all([...listeners.map((l) => l.close(grace)), ingress!.close()]);
       await metricsServer?.close();
       users.close();
+      tls?.close();
       governor.close();
       await store.close();
       log.info({}, 'stopped');
@@ -266,6 +298,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
     chaos,
     storeHealth: inner.health,
     log,
+    get certificate() {
+      return tls?.cert;
+    },
     // The test helpers work on the store beneath chaos: injected faults are for the protocols.
     async addUser(name, password) {
       await users.addInMemory(name, password);
@@ -291,6 +326,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
       const p = (port: number) => `${host}:${port}`;
       let line = `ready pop3=${p(ports.pop3)} imap=${p(ports.imap)} smtp=${p(ports.smtp)} lmtp=${p(ports.lmtp)}`;
       if (ports.metrics !== undefined) line += ` metrics=${p(ports.metrics)}`;
+      if (ports.imaps !== undefined) line += ` imaps=${p(ports.imaps)}`;
+      if (ports.pop3s !== undefined) line += ` pop3s=${p(ports.pop3s)}`;
       return line;
     },
     close,
@@ -298,4 +335,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   };
   log.info({ ports }, 'ready');
   return server;
+}
+
+/** An implicit-TLS port needs a certificate: asking for one turns TLS on (with a generated certificate unless given). */
+async function openTls(opts: ServerOptions, log: Logger): Promise<TlsCertificates | undefined> {
+  const wantsPort = opts.imapsPort !== undefined || opts.pop3sPort !== undefined;
+  if (opts.tls === false && wantsPort) throw new Error('--imaps-port/--pop3s-port need TLS (tls: false was given)');
+  const source = opts.tls === undefined ? (wantsPort ? true : undefined) : opts.tls || undefined;
+  return source ? TlsCertificates.open(source, { dataDir: opts.dataDir, log }) : undefined;
 }

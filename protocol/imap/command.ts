@@ -11,6 +11,8 @@ export interface CommandSpec {
   run(session: ImapSession, cmd: ParsedCommand): Promise<string>;
   /** EXPUNGE responses may not be sent while answering this command (RFC 3501 7.4.1). */
   noExpunge?: boolean;
+  /** Runs right after the tagged OK is written, before any further input is read (STARTTLS). */
+  afterOk?(session: ImapSession): void;
 }
 
 /** A tagged NO or BAD the client can act on, e.g. new ImapError('NO', 'NONEXISTENT', 'no such mailbox'). */

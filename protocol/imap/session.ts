@@ -5,6 +5,7 @@ import {
   MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreFullError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../../storage/errors.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
+import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { EXPUNGED_TEXT, ImapError, type SessionState } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
@@ -23,7 +24,7 @@ export class ImapSession {
    * by their capability name as advertised: 'CONDSTORE', 'QRESYNC', 'IMAP4rev2'.
    */
   readonly enabled = new Set<string>();
-  private readonly reader: CommandReader;
+  private reader: CommandReader;
   private readonly queue: ReaderEvent[] = [];
   private busy = false;
   private lineWaiter: ((line: string | undefined) => void) | undefined;
@@ -32,39 +33,80 @@ export class ImapSession {
   private sessionAdmission: Admitted | undefined;
   private loginAdmission: Admitted | undefined;
   private closed = false;
+  private connection: Socket;
+  /** The client's address, kept from the TCP connection (a TLS socket wrapped over it reports its own way). */
+  readonly remoteAddress: string;
 
-  constructor(readonly socket: Socket, readonly ctx: SessionContext) {
-    this.reader = new CommandReader({
+  constructor(socket: Socket, readonly ctx: SessionContext) {
+    this.connection = socket;
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.reader = this.newReader();
+  }
+
+  private newReader(): CommandReader {
+    return new CommandReader({
       maxLine: 64 * 1024,
-      maxLiteral: ctx.maxMessageSize,
-      maxNonSyncLiteral: ctx.maxMessageSize,
-      maxCommand: ctx.maxMessageSize + 1024 * 1024,
+      maxLiteral: this.ctx.maxMessageSize,
+      maxNonSyncLiteral: this.ctx.maxMessageSize,
+      maxCommand: this.ctx.maxMessageSize + 1024 * 1024,
     });
+  }
+
+  /** The connection: the TCP socket, or the TLS socket over it after STARTTLS (or on an IMAPS port). */
+  get socket(): Socket {
+    return this.connection;
   }
 
   /** Greets the client, or refuses it and returns false. */
   start(): boolean {
     const s = this.socket;
-    const admission = this.ctx.governor.admitSession('imap', s.remoteAddress ?? '');
+    const admission = this.ctx.governor.admitSession('imap', this.remoteAddress);
     if (admission.refused) {
       // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
       s.on('error', () => undefined);
       s.end(`* BYE [UNAVAILABLE] ${admission.text}\r\n`);
       return false;
     }
-    s.on('error', () => this.close());
-    s.on('close', () => this.close());
     this.sessionAdmission = admission;
     // An answer is often two writes (untagged lines, then the tagged one): with Nagle on, the second
     // waits for the client's delayed ACK of the first — 40 ms per SELECT on Linux.
     s.setNoDelay(true);
+    this.listen(s);
+    this.send(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.ctx.serverName} IMAP4rev1 ready`);
+    return true;
+  }
+
+  private listen(s: Socket): void {
+    s.on('error', () => this.close());
+    s.on('close', () => this.close());
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('* BYE idle for too long, closing');
       this.end();
     });
     s.on('data', (d: Buffer) => this.onEvents(this.reader.push(d)));
-    this.send(`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.ctx.serverName} IMAP4rev1 ready`);
-    return true;
+  }
+
+  /** TLS is on: the connection is encrypted (STARTTLS done, or an IMAPS port). */
+  get encrypted(): boolean {
+    return isEncrypted(this.socket);
+  }
+
+  /** Whether LOGIN and AUTHENTICATE PLAIN may be used now (the plaintext policy; always after TLS). */
+  get loginAllowed(): boolean {
+    return loginAllowed(this.ctx.plaintextLogin, this.remoteAddress, this.encrypted);
+  }
+
+  /**
+   * Called right after the tagged OK to STARTTLS is written. Input read so far and not executed is
+   * dropped with the reader that held it (CVE-2011-0411); the next byte read is the TLS handshake.
+   * The client learns the capabilities again by asking (RFC 3501 6.2.1).
+   */
+  startTls(): void {
+    this.queue.length = 0;
+    this.reader = this.newReader();
+    const secure = switchToTls(this.socket, this.ctx.tls!);
+    this.connection = secure;
+    this.listen(secure);
   }
 
   /**
@@ -92,7 +134,10 @@ export class ImapSession {
       'SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
       `APPENDLIMIT=${this.ctx.maxMessageSize}`,
     ];
-    if (this.state === 'not-authenticated') caps.push('AUTH=PLAIN');
+    if (this.state === 'not-authenticated') {
+      if (this.ctx.tls && !this.encrypted) caps.push('STARTTLS');
+      caps.push(this.loginAllowed ? 'AUTH=PLAIN' : 'LOGINDISABLED');
+    }
     return caps;
   }
 
@@ -177,8 +222,10 @@ export class ImapSession {
       return this.bad(`${cmd.tag} BAD ${cmd.name} not allowed: ${why}`);
     }
     let tagged: string;
+    let ok = false;
     try {
       tagged = `${cmd.tag} OK ${await spec.run(this, cmd)}`;
+      ok = true;
     } catch (err) {
       tagged = this.errorReply(cmd, err);
       if (tagged.startsWith(`${cmd.tag} BAD`)) this.badCommands++;
@@ -186,6 +233,7 @@ export class ImapSession {
     if (this.closed) return;
     this.flushUpdates(!spec.noExpunge);
     this.send(tagged);
+    if (ok) spec.afterOk?.(this);
     if (this.badCommands >= MAX_BAD_COMMANDS) {
       this.send('* BYE too many bad commands');
       this.end();

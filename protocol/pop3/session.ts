@@ -14,6 +14,7 @@ import type { MailboxSnapshot, MessageMeta } from '../../storage/types.ts';
 import { LineReader } from '../line/line-reader.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
 import { decodeSaslPlain } from '../sasl/plain.ts';
+import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
 import { sizeListing, uidlFingerprint, uidlListing } from './listing-cache.ts';
 
@@ -33,7 +34,7 @@ class Pop3Error extends Error {
 
 export class Pop3Session implements BodyWriter {
   private state: State = 'authorization';
-  private readonly lines = new LineReader(MAX_LINE);
+  private lines = new LineReader(MAX_LINE);
   private readonly queue: (Buffer | 'too-long')[] = [];
   private busy = false;
   private user: string | undefined;
@@ -47,28 +48,38 @@ export class Pop3Session implements BodyWriter {
   /** Set while AUTH waits for the client's base64 response on the next line. */
   private saslContinuation: ((line: string) => Promise<void>) | undefined;
 
-  constructor(private readonly socket: Socket, private readonly ctx: SessionContext) {}
+  /** The client's address, kept from the TCP connection for the whole session (also after STLS). */
+  private readonly remoteAddress: string;
+
+  /** `socket` is the TCP connection, or a TLS socket over it on a POP3S port; STLS replaces it. */
+  constructor(private socket: Socket, private readonly ctx: SessionContext) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+  }
 
   /** Greets the client, or refuses it and returns false. */
   start(): boolean {
     const s = this.socket;
-    const admission = this.ctx.governor.admitSession('pop3', s.remoteAddress ?? '');
+    const admission = this.ctx.governor.admitSession('pop3', this.remoteAddress);
     if (admission.refused) {
       // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
       s.on('error', () => undefined);
       s.end(`-ERR [SYS/TEMP] ${admission.text}\r\n`);
       return false;
     }
+    this.sessionAdmission = admission;
+    this.listen(s);
+    this.send(`+OK ${this.ctx.serverName} POP3 server ready`);
+    return true;
+  }
+
+  private listen(s: Socket): void {
     s.on('error', () => this.close());
     s.on('close', () => this.close());
-    this.sessionAdmission = admission;
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('-ERR autologout: idle for too long');
       this.end();
     });
     s.on('data', (d: Buffer) => this.onData(d));
-    this.send(`+OK ${this.ctx.serverName} POP3 server ready`);
-    return true;
   }
 
   private onData(d: Buffer): void {
@@ -141,6 +152,8 @@ export class Pop3Session implements BodyWriter {
           return this.passCmd(arg);
         case 'AUTH':
           return this.authCmd(arg);
+        case 'STLS':
+          return this.stls();
         case 'STAT': case 'LIST': case 'RETR': case 'DELE': case 'RSET': case 'TOP': case 'UIDL':
           return this.bad('-ERR not logged in yet');
         default:
@@ -163,7 +176,7 @@ export class Pop3Session implements BodyWriter {
       case 'RSET':
         this.deleted.clear();
         return this.send(`+OK ${this.live().length} messages`);
-      case 'USER': case 'PASS': case 'AUTH':
+      case 'USER': case 'PASS': case 'AUTH': case 'STLS':
         return this.bad('-ERR already logged in');
       default:
         return this.bad('-ERR unknown command');
@@ -174,17 +187,49 @@ export class Pop3Session implements BodyWriter {
 
   private capa(): void {
     const caps = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'IMPLEMENTATION tegami'];
-    if (this.state === 'authorization') caps.push('USER', 'SASL PLAIN');
+    if (this.state === 'authorization') {
+      if (this.ctx.tls && !isEncrypted(this.socket)) caps.push('STLS');
+      // RFC 2595 4: mechanisms that would send the password in the clear are not announced where refused
+      if (this.loginAllowed()) caps.push('USER', 'SASL PLAIN');
+    }
     this.sendMulti('+OK capability list follows', caps);
   }
 
+  private loginAllowed(): boolean {
+    return loginAllowed(this.ctx.plaintextLogin, this.remoteAddress, isEncrypted(this.socket));
+  }
+
+  /** RFC 2449 [AUTH]: the client should not retry this login as it is; RFC 2595: STLS first. */
+  private requirePrivacy(): void {
+    if (!this.loginAllowed()) {
+      throw new Pop3Error(`-ERR [AUTH] plaintext authentication disallowed on this connection${this.ctx.tls ? ': use STLS first' : ''}`);
+    }
+  }
+
+  /**
+   * RFC 2595 4. The "+OK" is written to the plaintext connection, then lines read and not yet executed
+   * are dropped with the reader that held them (CVE-2011-0411): the next byte read is the handshake.
+   */
+  private stls(): void {
+    if (isEncrypted(this.socket)) return this.bad('-ERR TLS is already active');
+    if (!this.ctx.tls) return this.bad('-ERR STLS not available: the server has no certificate');
+    this.send('+OK begin TLS negotiation');
+    this.queue.length = 0;
+    this.lines = new LineReader(MAX_LINE);
+    this.pendingUser = undefined;
+    this.socket = switchToTls(this.socket, this.ctx.tls);
+    this.listen(this.socket);
+  }
+
   private userCmd(arg: string): void {
+    this.requirePrivacy();
     if (!arg || arg.length > 255) return this.bad('-ERR USER needs a name');
     this.pendingUser = arg;
     this.send('+OK send PASS');
   }
 
   private async passCmd(arg: string): Promise<void> {
+    this.requirePrivacy();
     const user = this.pendingUser;
     this.pendingUser = undefined;
     if (user === undefined) return this.bad('-ERR send USER first');
@@ -195,6 +240,7 @@ export class Pop3Session implements BodyWriter {
     const [mech, initial] = arg.split(' ');
     if (!mech) return this.sendMulti('+OK supported mechanisms follow', ['PLAIN']);
     if (mech.toUpperCase() !== 'PLAIN') return this.bad('-ERR unsupported SASL mechanism');
+    this.requirePrivacy();
     const finish = async (response: string) => {
       if (response === '*') return this.send('-ERR AUTH cancelled');
       const creds = decodeSaslPlain(response === '=' ? '' : response);
@@ -211,7 +257,7 @@ export class Pop3Session implements BodyWriter {
     // Gone while the password was checked: take no slot that close() could no longer give back.
     if (this.isClosed) return;
     if (!name || (authzid && authzid !== user && authzid !== name)) return this.loginFailed();
-    const admission = this.ctx.governor.admitLogin('pop3', name, this.socket.remoteAddress ?? '');
+    const admission = this.ctx.governor.admitLogin('pop3', name, this.remoteAddress);
     if (admission.refused) {
       throw new Pop3Error(admission.kind === 'limit' ? `-ERR [IN-USE] ${admission.text}` : `-ERR [SYS/TEMP] ${admission.text}`);
     }

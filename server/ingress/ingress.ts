@@ -2,6 +2,7 @@
 // INBOX, an unknown NAME is refused with 550 at RCPT time. "250" is sent only after the store has
 // the message on disk (invariant 3); a message that cannot be stored gets a temporary 4xx and is not
 // half-stored; under pressure the governor's refusal becomes 421 at the door or 451 at DATA.
+import type { SecureVersion } from 'node:tls';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
 import { StoreFullError, StoreUnavailableError } from '../../storage/errors.ts';
@@ -30,11 +31,17 @@ export interface IngressOptions {
   acceptAnyAuth?: boolean;
   /** Scripted replies for tests (ChaosStore.smtpReply). */
   faults?: { takeSmtpReply(stage: 'MAIL' | 'RCPT' | 'DATA'): { code: number; message: string } | undefined };
+  /** Certificate for SMTP STARTTLS (LMTP stays plaintext: it is for the local MTA). */
+  tls?: TlsOptions;
 }
+
+type TlsOptions = { key: string; cert: string; minVersion: SecureVersion };
 
 export interface Ingress {
   smtpPort: number;
   lmtpPort: number;
+  /** A renewed certificate, for connections from now on. */
+  setTls(options: TlsOptions): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +55,8 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
     name: 'tegami',
     banner: 'tegami mail store',
     authOptional: true,
-    disabledCommands: o.acceptAnyAuth ? ['STARTTLS'] : ['AUTH', 'STARTTLS'],
+    disabledCommands: [...(o.acceptAnyAuth ? [] : ['AUTH']), ...(protocol === 'smtp' && o.tls ? [] : ['STARTTLS'])],
+    ...(protocol === 'smtp' ? o.tls : undefined),
     allowInsecureAuth: o.acceptAnyAuth === true,
     authMethods: ['PLAIN', 'LOGIN'],
     onAuth(auth, _session, callback) {
@@ -152,6 +160,7 @@ export async function startIngress(o: IngressOptions): Promise<Ingress> {
   return {
     smtpPort,
     lmtpPort,
+    setTls: (options) => smtp.updateSecureContext(options),
     async close() {
       await Promise.all([new Promise<void>((r) => smtp.close(() => r())), new Promise<void>((r) => lmtp.close(() => r()))]);
     },

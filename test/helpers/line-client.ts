@@ -1,13 +1,18 @@
 // A raw TCP client for protocol tests: send lines, read lines, with timeouts so a test fails
 // instead of hanging.
 import net from 'node:net';
+import tls from 'node:tls';
 
 export class LineClient {
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   closed = false;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(public socket: net.Socket) {
+    this.listen(socket);
+  }
+
+  private listen(socket: net.Socket): void {
     socket.on('data', (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       this.wakeAll();
@@ -17,6 +22,28 @@ export class LineClient {
       this.wakeAll();
     });
     socket.on('error', () => undefined);
+  }
+
+  /** TLS from the first byte (IMAPS, POP3S). */
+  static connectTls(port: number, options: tls.ConnectionOptions): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', ...options }, () => resolve(new LineClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** STARTTLS/STLS: after the server's go-ahead, the handshake over this connection; lines read before stay read. */
+  async startTls(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ socket: plain, ...options }, () => resolve(s));
+      s.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
+    return secure;
   }
 
   static connect(port: number, host = '127.0.0.1'): Promise<LineClient> {

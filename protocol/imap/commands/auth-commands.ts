@@ -7,6 +7,13 @@ import type { ImapSession } from '../session.ts';
 
 const FAILURE_DELAY_MS = 250;
 
+/** RFC 3501 6.2.3 / RFC 5530: no password over an unprotected connection unless the policy allows it. */
+function requirePrivacy(s: ImapSession): void {
+  if (!s.loginAllowed) {
+    throw new ImapError('NO', 'PRIVACYREQUIRED', s.ctx.tls ? 'plaintext login disallowed on this connection: use STARTTLS first' : 'plaintext login disallowed on this connection');
+  }
+}
+
 async function login(s: ImapSession, user: string, password: string, authzid?: string): Promise<string> {
   const name = await s.ctx.auth.verify(user, password);
   // Gone while the password was checked: take no slot that close() could no longer give back.
@@ -15,7 +22,7 @@ async function login(s: ImapSession, user: string, password: string, authzid?: s
     await new Promise((r) => setTimeout(r, FAILURE_DELAY_MS));
     throw new ImapError('NO', 'AUTHENTICATIONFAILED', 'invalid user name or password');
   }
-  const admission = s.ctx.governor.admitLogin('imap', name, s.socket.remoteAddress ?? '');
+  const admission = s.ctx.governor.admitLogin('imap', name, s.remoteAddress);
   if (admission.refused) throw new ImapError('NO', admission.kind === 'limit' ? 'LIMIT' : 'UNAVAILABLE', admission.text);
   s.loggedIn(name, admission);
   return `[CAPABILITY ${s.capabilities().join(' ')}] logged in`;
@@ -25,8 +32,21 @@ export const LOGIN: CommandSpec = {
   states: NOT_AUTHENTICATED,
   async run(s, cmd) {
     expectEnd(cmd.args, 2);
+    requirePrivacy(s);
     return login(s, astring(cmd.args[0], 'user name'), astring(cmd.args[1], 'password'));
   },
+};
+
+/** RFC 3501 6.2.1 (RFC 2595): the switch happens after the OK is written; see ImapSession.startTls. */
+export const STARTTLS: CommandSpec = {
+  states: NOT_AUTHENTICATED,
+  async run(s, cmd) {
+    expectEnd(cmd.args, 0);
+    if (s.encrypted) throw new ImapError('BAD', undefined, 'TLS is already active');
+    if (!s.ctx.tls) throw new ImapError('BAD', undefined, 'STARTTLS not available: the server has no certificate');
+    return 'Begin TLS negotiation now';
+  },
+  afterOk: (s) => s.startTls(),
 };
 
 export const AUTHENTICATE: CommandSpec = {
@@ -35,6 +55,7 @@ export const AUTHENTICATE: CommandSpec = {
     const mech = atom(cmd.args[0], 'mechanism').toUpperCase();
     if (mech !== 'PLAIN') throw new ImapError('NO', 'CANNOT', 'only AUTHENTICATE PLAIN is supported');
     expectEnd(cmd.args, 2);
+    requirePrivacy(s);
     let response = cmd.args[1] ? astring(cmd.args[1]) : undefined;
     if (response === undefined) {
       s.send('+ ');

@@ -1,7 +1,7 @@
 // The command table: one entry per command, each from its own module.
 import type { CommandSpec } from '../command.ts';
 import { APPEND } from './append-command.ts';
-import { AUTHENTICATE, LOGIN } from './auth-commands.ts';
+import { AUTHENTICATE, LOGIN, STARTTLS } from './auth-commands.ts';
 import { COPY, MOVE, UID_COPY, UID_MOVE } from './copy-move-commands.ts';
 import { FETCH, UID_FETCH } from './fetch-command.ts';
 import { IDLE } from './idle-command.ts';
@@ -15,7 +15,7 @@ import { STORE, UID_STORE } from './store-command.ts';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   CAPABILITY, NOOP, LOGOUT, ID, ENABLE, CHECK,
-  LOGIN, AUTHENTICATE,
+  LOGIN, AUTHENTICATE, STARTTLS,
   CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE,
   SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, 'UID EXPUNGE': UID_EXPUNGE,
   APPEND,
