@@ -14,6 +14,9 @@ import { dataDirCertificate, generateLocalhostCertificate, type CertificatePair 
 /** RFC 8996 retired TLS 1.0 and 1.1. */
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
+/** A client that has not finished its TLS handshake by then is cut off (Node's tls.Server: 120 s). */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+
 /** What a server is told to use: a generated certificate, PEM text, or files to follow. */
 export type TlsSource = true | CertificatePair | { certFile: string; keyFile: string };
 
@@ -59,7 +62,20 @@ export class TlsCertificates implements TlsProvider {
   }
 
   secure(socket: Socket): TLSSocket {
-    return new TLSSocket(socket, { isServer: true, secureContext: this.context });
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: this.context });
+    // A handshake that cannot finish must not keep the connection: Node never closes a TLS socket
+    // whose peer went away mid-handshake once something (a greeting) was written to it — the write
+    // waits for the handshake, and the end waits for the write. Measured: 'end', then nothing.
+    const abandon = () => tls.destroy();
+    const timer = setTimeout(abandon, HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    tls.once('end', abandon);
+    tls.once('secure', () => {
+      clearTimeout(timer);
+      tls.off('end', abandon);
+    });
+    tls.once('close', () => clearTimeout(timer));
+    return tls;
   }
 
   onChange(listener: (pair: CertificatePair) => void): void {
