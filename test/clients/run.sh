@@ -8,7 +8,7 @@
 #   cycle 2    -> every client downloads 0
 #   deliver 5  -> every client downloads 5
 #
-# Scenarios (SCENARIOS="cli chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash" by default):
+# Scenarios (SCENARIOS="cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash" by default; also tb-pop3-tls tb-imap-tls):
 #   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
 #            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
 #   chaos    mpop keeps polling while the server runs with injected store failures, latency and forced
@@ -21,13 +21,17 @@
 #   tb-imap  Thunderbird, IMAP with offline bodies
 #   tb-imap-trash  Thunderbird, IMAP: a user clicks a message and presses Delete -> it moves to Trash
 #            on the server; after a server restart Thunderbird downloads nothing
+#   curl-tls curl --ssl-reqd: SMTP, POP3 and IMAP with STARTTLS, pop3s:// and imaps://, trusting only
+#            the server's generated certificate; TLS 1.1 refused
+#   tb-pop3-tls / tb-imap-tls  Thunderbird with the generated certificate trusted in its profile:
+#            a cycle over STARTTLS on the plain port, then one over SSL/TLS on the implicit-TLS port
 # Uses the client harness in ../shared/clients (beside the repository). Logs: $TEGAMI_CLIENT_LOGS
 # (default a temp dir), printed at the end. Prints CHECK lines and a final "N passed, M failed".
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/clients}"
 [ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
-SCENARIOS="${SCENARIOS:-cli chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash}"
+SCENARIOS="${SCENARIOS:-cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash}"
 LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
 mkdir -p "$LOGS"
 export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
@@ -46,7 +50,7 @@ sum2() { [ -n "$1" ] && [ -n "$2" ] && echo $(( $1 + $2 )) || echo error; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 
 free_ports() { python3 -c 'import socket
-ss=[socket.socket() for _ in range(4)]
+ss=[socket.socket() for _ in range(6)]
 [s.bind(("127.0.0.1",0)) for s in ss]
 print(" ".join(str(s.getsockname()[1]) for s in ss))'; }
 
@@ -54,7 +58,8 @@ start_server() { # data dir; ports stay the same across restarts (client profile
   local data=$1 out="$LOGS/server.out"
   : > "$out"
   node "$ROOT/bin/tegami.js" serve --data "$data" --host 127.0.0.1 --pop3-port "$POP3_PORT" --imap-port "$IMAP_PORT" \
-    --smtp-port "$SMTP_PORT" --lmtp-port "$LMTP_PORT" --user "$MAIL_USER:$MAIL_PASS" --log-level info ${CHAOS:-} \
+    --smtp-port "$SMTP_PORT" --lmtp-port "$LMTP_PORT" \
+    --imaps-port "$IMAPS_PORT" --pop3s-port "$POP3S_PORT" --user "$MAIL_USER:$MAIL_PASS" --log-level info ${CHAOS:-} \
     > "$out" 2>> "$LOGS/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 300); do
@@ -72,7 +77,7 @@ trap stop_server EXIT
 
 new_server() { # fresh data dir and ports for a scenario
   stop_server
-  read -r POP3_PORT IMAP_PORT SMTP_PORT LMTP_PORT <<< "$(free_ports)"
+  read -r POP3_PORT IMAP_PORT SMTP_PORT LMTP_PORT IMAPS_PORT POP3S_PORT <<< "$(free_ports)"
   export POP3_PORT IMAP_PORT SMTP_PORT
   DATA=$(mktemp -d "$LOGS/data.XXXX")
   start_server "$DATA"
@@ -284,6 +289,61 @@ scenario_tb_imap_trash() { # the Delete key in Thunderbird's INBOX moves the mes
   check tb-imap-trash.end.total-unchanged 5 "$(sum2 "$(field "$st" INBOX)" "$(field "$st" Trash)")"
 }
 
+scenario_curl_tls() { # curl --ssl-reqd against every TLS path, the generated certificate as the only CA
+  log "scenario curl-tls: curl over STARTTLS and implicit TLS"
+  new_server || { check curl-tls.server-start ok fail; return; }
+  local ca="$DATA/tls/cert.pem" err="$LOGS/curl-tls.err" i
+  local C=(curl -sS --max-time 30 --cacert "$ca")
+  check curl-tls.certificate-file-0600 600 "$(stat -c %a "$ca" 2>/dev/null)"
+  for i in 1 2 3; do
+    printf 'From: me@example.com\r\nTo: %s@example.com\r\nSubject: over STARTTLS %s\r\n\r\nbody %s\r\n' "$MAIL_USER" "$i" "$i" |
+      "${C[@]}" --ssl-reqd "smtp://127.0.0.1:$SMTP_PORT" --mail-from me@example.com --mail-rcpt "$MAIL_USER@example.com" -T - 2>> "$err" ||
+      echo "smtp send $i failed" >> "$err"
+  done
+  check curl-tls.smtp-starttls-delivered 3 "$(on_server)" "$err"
+  check curl-tls.pop3-stls-list 3 "$("${C[@]}" --ssl-reqd -u "$MAIL_USER:$MAIL_PASS" "pop3://127.0.0.1:$POP3_PORT/" 2>> "$err" | grep -cE '^[0-9]+ [0-9]+')" "$err"
+  check curl-tls.imap-starttls-exists 3 "$("${C[@]}" --ssl-reqd -u "$MAIL_USER:$MAIL_PASS" -X 'EXAMINE INBOX' "imap://127.0.0.1:$IMAP_PORT/" 2>> "$err" | tr -d '\r' | sed -n 's/^\* \([0-9]*\) EXISTS.*/\1/p')" "$err"
+  check curl-tls.pop3s-retr "Subject: over STARTTLS 1" "$("${C[@]}" -u "$MAIL_USER:$MAIL_PASS" "pop3s://127.0.0.1:$POP3S_PORT/1" 2>> "$err" | grep -m1 '^Subject:' | tr -d '\r')" "$err"
+  check curl-tls.imaps-fetch "Subject: over STARTTLS 3" "$("${C[@]}" -u "$MAIL_USER:$MAIL_PASS" "imaps://localhost:$IMAPS_PORT/INBOX;UID=3" 2>> "$err" | grep -m1 '^Subject:' | tr -d '\r')" "$err"
+  "${C[@]}" --tlsv1.1 --tls-max 1.1 -u "$MAIL_USER:$MAIL_PASS" "imaps://127.0.0.1:$IMAPS_PORT/" > /dev/null 2>&1
+  check curl-tls.tls1.1-refused refused "$([ $? = 0 ] && echo accepted || echo refused)"
+}
+
+scenario_tb_tls() { # pop3|imap: cycle 1 over STARTTLS on the plain port, cycle 2 over SSL/TLS on the TLS port
+  local proto=$1 w="$LOGS/tb-$1-tls" out P plain_port tls_port
+  log "scenario tb-$proto-tls: Thunderbird over STARTTLS, then SSL/TLS"
+  new_server || { check "tb-$proto-tls.server-start" ok fail; return; }
+  P="$w/profile"
+  if [ "$proto" = pop3 ]; then plain_port=$POP3_PORT tls_port=$POP3S_PORT; else plain_port=$IMAP_PORT tls_port=$IMAPS_PORT; fi
+  mkdir -p "$w"
+  python3 "$HARNESS/thunderbird/tb_profile.py" "$P" --type "$proto" --port "$plain_port" > "$w/profile.log" 2>&1
+  # what "Confirm Security Exception" amounts to, done ahead: the server's certificate is trusted in
+  # the profile's NSS database (cert9.db, made by tb_profile.py), for this certificate only
+  certutil -A -d "sql:$P" -n tegami-localhost -t "P,," -i "$DATA/tls/cert.pem" >> "$w/profile.log" 2>&1
+  check "tb-$proto-tls.certificate-in-profile" yes "$(certutil -L -d "sql:$P" -n tegami-localhost > /dev/null 2>&1 && echo yes || echo no)" "$w/profile.log"
+  tb_tls_cycle() { # socketType port expected
+    echo "user_pref(\"mail.server.server1.socketType\", $1);" >> "$P/user.js"
+    echo "user_pref(\"mail.server.server1.port\", $2);" >> "$P/user.js"
+    out=$(TB_TIMEOUT="${TB_TIMEOUT:-120}" bash "$HARNESS/thunderbird/tb-cycle.sh" "$w" "$proto" 2>> "$LOGS/tb-$proto-tls.err")
+    echo "  $out" >&2
+  }
+  deliver 5
+  tb_tls_cycle 2 "$plain_port"   # 2 = STARTTLS, 3 = SSL/TLS (nsMsgSocketType)
+  check "tb-$proto-tls.starttls.downloaded" 5 "$(field "$out" downloaded)" "$LOGS/tb-$proto-tls.err"
+  check "tb-$proto-tls.starttls.result" ok "$(field "$out" result)" "$w/logs/cycle1.log"
+  if [ "$proto" = pop3 ]; then
+    check tb-pop3-tls.starttls.sent-stls yes "$(grep -q 'C: STLS' "$w/logs/cycle1.log" && echo yes || echo no)" "$w/logs/cycle1.log"
+  else
+    check tb-imap-tls.starttls.sent-starttls yes "$(grep -qi '^[^ ]* starttls' "$w/logs/cycle1-imap-commands.txt" && echo yes || echo no)" "$w/logs/cycle1-imap-commands.txt"
+  fi
+  deliver 3
+  tb_tls_cycle 3 "$tls_port"
+  check "tb-$proto-tls.ssl-tls.downloaded" 3 "$(field "$out" downloaded)" "$LOGS/tb-$proto-tls.err"
+  check "tb-$proto-tls.ssl-tls.result" ok "$(field "$out" result)" "$w/logs/cycle2.log"
+  check "tb-$proto-tls.local-total" 8 "$(field "$out" local_total)"
+  check "tb-$proto-tls.server-still-has-all" 8 "$(on_server)"
+}
+
 t0=$(date +%s)
 for s in $SCENARIOS; do
   case $s in
@@ -294,6 +354,9 @@ for s in $SCENARIOS; do
     tb-pop3) scenario_tb pop3 ;;
     tb-imap) scenario_tb imap ;;
     tb-imap-trash) scenario_tb_imap_trash ;;
+    curl-tls) scenario_curl_tls ;;
+    tb-pop3-tls) scenario_tb_tls pop3 ;;
+    tb-imap-tls) scenario_tb_tls imap ;;
     *) echo "unknown scenario $s" >&2; failed=$((failed + 1)) ;;
   esac
 done
