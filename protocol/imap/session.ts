@@ -34,7 +34,7 @@ export class ImapSession {
   private loginAdmission: Admitted | undefined;
   private closed = false;
   private connection: Socket;
-  /** The client's address, kept from the TCP connection (a TLS socket wrapped over it reports its own way). */
+  /** The client's address, for the whole session (STARTTLS replaces the socket, not the client). */
   readonly remoteAddress: string;
 
   constructor(socket: Socket, readonly ctx: SessionContext) {
