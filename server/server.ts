@@ -160,8 +160,6 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const host = opts.host ?? '127.0.0.1';
   const log = createLogger(opts.logLevel ?? 'silent');
   const maxMessageSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
-  // Before the governor starts watching the event loop: making a certificate is a one-off stall.
-  const tls = await openTls(opts, log);
   const metrics = new Metrics();
   const governor = new Governor(opts.governor === false ? NO_SHEDDING : opts.governor ?? {}, metrics, undefined, true, log);
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
@@ -191,6 +189,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   for (const [name, password] of Object.entries(opts.users ?? {})) await users.addInMemory(name, password);
   for (const name of users.list()) await inner.ensureUser(name);
 
+  const tls = await openTls(opts, log).catch(async (err: unknown) => {
+    users.close();
+    await inner.close();
+    throw err;
+  });
   const ctx: SessionContext = {
     store,
     auth: {

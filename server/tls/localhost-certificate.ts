@@ -2,7 +2,7 @@
 // IP:127.0.0.1, IP:::1), made once per data directory and reused across restarts, so a mail client
 // that accepted it once keeps trusting it. An in-memory server makes a fresh one per start.
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CertificatePair {
@@ -54,10 +54,14 @@ export async function dataDirCertificate(dataDir: string, now = new Date()): Pro
     return { pair: stored, created: false, dir };
   }
   const pair = await generateLocalhostCertificate(now);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-  writePrivate(join(dir, KEY_FILE), pair.key);
-  writePrivate(join(dir, CERT_FILE), pair.cert);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    writePrivate(join(dir, KEY_FILE), pair.key);
+    writePrivate(join(dir, CERT_FILE), pair.cert);
+  } catch (err) {
+    throw new Error(`cannot write the generated TLS certificate into ${dir}: ${(err as Error).message}`, { cause: err });
+  }
   return { pair, created: true, dir };
 }
 
@@ -73,7 +77,12 @@ function readStored(dir: string): CertificatePair | undefined {
 
 function writePrivate(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600); // the umask may have narrowed it, never widened; keep it exact
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text, { mode: 0o600 });
+    chmodSync(tmp, 0o600); // the umask may have narrowed it, never widened; keep it exact
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk leaves no half-written key behind
+    throw err;
+  }
 }
