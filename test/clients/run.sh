@@ -8,7 +8,7 @@
 #   cycle 2    -> every client downloads 0
 #   deliver 5  -> every client downloads 5
 #
-# Scenarios (SCENARIOS="cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash" by default; also tb-pop3-tls tb-imap-tls):
+# Scenarios (SCENARIOS="cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash tb-pop3-tls tb-imap-tls" by default):
 #   cli      mpop (POP3, keep + UIDLs), fetchmail (POP3, keep + UIDLs), mbsync (IMAP), then poplib and
 #            imaplib consistency checks, curl pop3:// and imap://, and "the server still has everything"
 #   chaos    mpop keeps polling while the server runs with injected store failures, latency and forced
@@ -31,7 +31,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/clients}"
 [ -d "$HARNESS" ] || { echo "client harness not found at $HARNESS (expected ../shared/clients beside the repo)" >&2; exit 2; }
-SCENARIOS="${SCENARIOS:-cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash}"
+SCENARIOS="${SCENARIOS:-cli curl-tls chaos imaptest imaptest-stress tb-pop3 tb-imap tb-imap-trash tb-pop3-tls tb-imap-tls}"
 LOGS="${TEGAMI_CLIENT_LOGS:-$(mktemp -d /tmp/tegami-clients.XXXXXX)}"
 mkdir -p "$LOGS"
 export MAIL_HOST=127.0.0.1 MAIL_USER=testuser MAIL_PASS=testpass
@@ -318,8 +318,10 @@ scenario_tb_tls() { # pop3|imap: cycle 1 over STARTTLS on the plain port, cycle 
   mkdir -p "$w"
   python3 "$HARNESS/thunderbird/tb_profile.py" "$P" --type "$proto" --port "$plain_port" > "$w/profile.log" 2>&1
   # what "Confirm Security Exception" amounts to, done ahead: the server's certificate is trusted in
-  # the profile's NSS database (cert9.db, made by tb_profile.py), for this certificate only
-  certutil -A -d "sql:$P" -n tegami-localhost -t "P,," -i "$DATA/tls/cert.pem" >> "$w/profile.log" 2>&1
+  # the profile's NSS database (cert9.db, made by tb_profile.py). As a trust anchor ("C"): Gecko
+  # ignores the "trusted peer" flag ("P") for a server's own certificate (SELF_SIGNED_CERT); it takes
+  # a self-signed one as its own anchor because it is not a CA (basicConstraints cA:false)
+  certutil -A -d "sql:$P" -n tegami-localhost -t "C,," -i "$DATA/tls/cert.pem" >> "$w/profile.log" 2>&1
   check "tb-$proto-tls.certificate-in-profile" yes "$(certutil -L -d "sql:$P" -n tegami-localhost > /dev/null 2>&1 && echo yes || echo no)" "$w/profile.log"
   tb_tls_cycle() { # socketType port expected
     echo "user_pref(\"mail.server.server1.socketType\", $1);" >> "$P/user.js"
