@@ -10,7 +10,7 @@ import { atom, list, ParseError, type ParsedCommand, type Token } from '../parse
 import { SearchParser, checkCharset } from '../search/search-keys.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
-import { cachedFields, remember, sentDate, sortFields, type SortFields } from '../sort/sort-fields.ts';
+import { fieldCache, remember, sentDate, sortFields, type SortFields } from '../sort/sort-fields.ts';
 import { orderedSubject, references, type ThreadInput } from '../sort/threads.ts';
 import { matching } from './search-command.ts';
 
@@ -35,9 +35,10 @@ const NO_FIELDS: SortFields = {
 /** The sort fields of each message, from the cache or the store; a message reclaimed meanwhile is left out. */
 async function fieldsOf(s: ImapSession, indexes: readonly number[]): Promise<Entry[]> {
   const view = s.selected!;
+  const cache = fieldCache(s.ctx.store);
   const out: (Entry | undefined)[] = indexes.map((index) => {
     const meta = view.messages[index]!;
-    const f = cachedFields(meta.bodyId);
+    const f = cache.get(meta.bodyId);
     return f ? { index, meta, f } : undefined;
   });
   const missing = out.flatMap((e, k) => (e ? [] : [k]));
@@ -48,7 +49,7 @@ async function fieldsOf(s: ImapSession, indexes: readonly number[]): Promise<Ent
       try {
         const summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
         const f = summary ? sortFields(summary) : NO_FIELDS;
-        if (summary) remember(meta.bodyId, f);
+        if (summary) remember(cache, meta.bodyId, f);
         out[k] = { index, meta, f };
       } catch (err) {
         if (!(err instanceof MessageGoneError)) throw err;

@@ -61,15 +61,19 @@ export function sortFields(summary: MessageSummary): SortFields {
 /** Sent date for sorting: the Date: header, else INTERNALDATE (RFC 5256 2.2). */
 export const sentDate = (f: SortFields, meta: MessageMeta): number => (Number.isFinite(f.sent) ? f.sent : meta.internalDate);
 
-/** Body ids whose fields are cached; about 300 bytes each. */
+/** Body ids whose fields are cached, per store; about 300 bytes each. */
 const CACHE_LIMIT = 200_000;
-const cache = new Map<string, SortFields>();
+/** By store: a process may serve several (embedded servers in one test run), each with its own ids. */
+const caches = new WeakMap<object, Map<string, SortFields>>();
 
-export function cachedFields(bodyId: string): SortFields | undefined {
-  return cache.get(bodyId);
+/** The cache of one store's bodies (a body never changes, so an entry never goes stale). */
+export function fieldCache(store: object): Map<string, SortFields> {
+  let c = caches.get(store);
+  if (!c) caches.set(store, (c = new Map()));
+  return c;
 }
 
-export function remember(bodyId: string, f: SortFields): void {
+export function remember(cache: Map<string, SortFields>, bodyId: string, f: SortFields): void {
   // Whole-cache reset rather than LRU bookkeeping on every hit: the next sort refills what it uses.
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(bodyId, f);
