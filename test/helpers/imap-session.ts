@@ -26,7 +26,18 @@ export async function imapSession(port: number): Promise<ImapTestSession> {
   return { client, run, status: async (command) => (await run(command)).pop()! };
 }
 
-/** A harness with the MIME analyzer (ENVELOPE, SEARCH need it) and alice's account. */
-export const imapHarness = (): Promise<Harness> => startHarness(handleImapConnection, { analyzer: analyzeMessage });
+const open: Harness[] = [];
+
+/** A harness with the MIME analyzer (ENVELOPE, SEARCH need it) and alice's account; closeHarnesses() ends it. */
+export async function imapHarness(): Promise<Harness> {
+  const h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
+  open.push(h);
+  return h;
+}
+
+/** For afterEach: closes every harness the test opened. */
+export async function closeHarnesses(): Promise<void> {
+  for (const h of open.splice(0)) await h.close();
+}
 
 export const message = (headers: string, body = 'body\r\n'): Buffer => Buffer.from(`${headers.trim().replace(/\n/g, '\r\n')}\r\n\r\n${body}`);

@@ -3,14 +3,11 @@
 // in Dovecot's words; no EXPUNGE is sent during the FETCH — the client hears of it afterwards.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MailStoreAdmin } from '../../storage/index.ts';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 describe('RFC 2180 4.1.2 FETCH of a message expunged by another session', () => {
   it('answers the rest, then NO [EXPUNGEISSUED], and tells of the EXPUNGE only after', async () => {

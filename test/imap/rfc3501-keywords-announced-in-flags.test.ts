@@ -2,14 +2,11 @@
 // keyword in FETCH FLAGS before an untagged FLAGS (and PERMANENTFLAGS) that contains it — whether
 // the keyword came from its own STORE, another session's, or a new message.
 import { afterEach, describe, expect, it } from 'vitest';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 const FLAGS_WITH = (k: string) => `* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft ${k})`;
 

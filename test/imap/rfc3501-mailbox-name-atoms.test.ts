@@ -3,14 +3,11 @@
 // BAD, and LIST with it answers. "[" opens a section spec only after BODY/BINARY.
 import { afterEach, describe, expect, it } from 'vitest';
 import { tokenize } from '../../protocol/imap/parser/tokens.ts';
-import { imapHarness, imapSession } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 const NAME = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
 

@@ -2,14 +2,11 @@
 // the mailbox selected read-write; EXAMINE and STATUS show the count without taking it; SEARCH
 // RECENT/NEW/OLD follow it; an IMAP4rev2 session never sees it (RFC 9051).
 import { afterEach, describe, expect, it } from 'vitest';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 const deliver = (subject: string) => h!.store.deliver(['alice'], message(`Subject: ${subject}`));
 

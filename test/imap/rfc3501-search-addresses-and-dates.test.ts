@@ -3,14 +3,11 @@
 // BEFORE/ON/SINCE the day of INTERNALDATE, the time of day ignored.
 import { afterEach, describe, expect, it } from 'vitest';
 import { sentDay } from '../../protocol/imap/search/search-keys.ts';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 describe('RFC 3501 6.4.4 address keys', () => {
   it('match the address and the display name as parsed, not the header text', async () => {

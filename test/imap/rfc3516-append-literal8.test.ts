@@ -3,14 +3,11 @@
 // does), so BODY shows base64 and BINARY[part] gives back the original bytes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeBinaryParts, analyzeMessage, resolvePart, decodeTransferEncoding } from '../../protocol/mime/index.ts';
-import { imapHarness, imapSession } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 const CONTENT = Buffer.from([0x00, 0x2d, 0xe4, 0x0d, 0x0a, 0x0d, 0x0a]);
 const head = (cte: string) => Buffer.from(`From: a@example.com\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n`);

@@ -4,14 +4,11 @@
 // thread-list syntax.
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseSubject } from '../../protocol/imap/sort/base-subject.ts';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 describe('RFC 5256 2.1 base subject', () => {
   it('takes off Re:/Fwd:, [blobs], (fwd) and [fwd: …], and says whether it was a reply', () => {

@@ -3,14 +3,11 @@
 // \NonExistent, RECURSIVEMATCH tells of subscribed descendants in CHILDINFO only when the pattern
 // does not list them itself, and LSUB shows an unsubscribed parent that "%" matches as \Noselect.
 import { afterEach, describe, expect, it } from 'vitest';
-import { imapHarness, imapSession, type ImapTestSession } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, type ImapTestSession } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 const untagged = (lines: string[]) => lines.filter((l) => l.startsWith('* '));
 

@@ -2,14 +2,11 @@
 // expunge — new UIDs, told as EXPUNGE then EXISTS — and the untagged OK [COPYUID …] carries text
 // (resp-text needs some after the code).
 import { afterEach, describe, expect, it } from 'vitest';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 describe('RFC 6851 MOVE', () => {
   it('moves a message within its own mailbox: COPYUID, EXPUNGE, then EXISTS', async () => {

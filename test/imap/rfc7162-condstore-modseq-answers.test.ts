@@ -2,14 +2,11 @@
 // server says the HIGHESTMODSEQ at once (3.1); SEARCH … MODSEQ with RETURN (MIN)/(MAX) answers the
 // mod-sequence of the message it names, not the mailbox's highest (3.1.5, with RFC 4731 ESEARCH).
 import { afterEach, describe, expect, it } from 'vitest';
-import { imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+afterEach(closeHarnesses);
 
 describe('RFC 7162 CONDSTORE answers', () => {
   it('announces HIGHESTMODSEQ when FETCH MODSEQ enables CONDSTORE (3.1)', async () => {
