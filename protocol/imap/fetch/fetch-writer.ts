@@ -60,7 +60,9 @@ class ResponseWriter {
       try {
         // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
         const chunks = ahead ? ahead.read(piece) : this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end);
+        let streamed = 0;
         for await (const chunk of chunks) {
+          streamed += chunk.length;
           if (chunk.length < COALESCE_BYTES) {
             this.pending.push(chunk);
             this.size += chunk.length;
@@ -70,6 +72,9 @@ class ResponseWriter {
           await this.flush();
           if (!this.s.write(chunk)) await this.s.drained();
         }
+        // A read that starts inside a body reclaimed meanwhile comes back short, not as an error:
+        // fewer bytes than the literal announced would make the client misread all that follows.
+        if (streamed < piece.end - piece.start) throw new MessageGoneError(`body ${piece.bodyId} ended after ${streamed} of ${piece.end - piece.start} bytes`);
       } catch (err) {
         // The literal's length is already on the wire: the only honest move is to cut the connection.
         this.s.abort();
