@@ -1,7 +1,8 @@
 // A commit as SQL. The net changes (net-changes.ts) touch each row once, so their deletes and writes
 // do not depend on one another's order and fit in ONE statement of data-modifying CTEs
-// (`WITH a AS (DELETE …), b AS (INSERT …) SELECT 1`): PostgreSQL runs a single statement as its own
-// transaction, so a commit is one round trip, all or nothing. Per table and kind it is one multi-row
+// (`WITH a AS (DELETE …), b AS (INSERT …) SELECT tegami_fence(epoch)`): PostgreSQL runs a single
+// statement as its own transaction, so a commit is one round trip, all or nothing, and refused
+// whole when this process is no longer the writer (writer.ts). Per table and kind it is one multi-row
 // sub-statement over unnest() of array parameters. Only a commit with very many parameters (a huge
 // import) becomes several statements, which the backend wraps in BEGIN … COMMIT.
 import type { NetChanges } from './net-changes.ts';
@@ -28,10 +29,13 @@ class Statements {
     this.parts.push(sql(...placeholders));
   }
 
-  /** Ends the statement: what follows sees its effects. */
+  constructor(private readonly epoch: number) {}
+
+  /** Ends the statement: what follows sees its effects. Each checks the writer's epoch (writer.ts). */
   flush(): void {
     if (this.parts.length === 0) return;
-    this.done.push({ text: `WITH ${this.parts.map((p, i) => `w${i} AS (${p})`).join(',\n')} SELECT 1`, values: this.values });
+    const fence = `$${this.values.push(this.epoch)}`;
+    this.done.push({ text: `WITH ${this.parts.map((p, i) => `w${i} AS (${p})`).join(',\n')} SELECT tegami_fence(${fence})`, values: this.values });
     this.parts = [];
     this.values = [];
   }
@@ -60,8 +64,9 @@ function upsertRows<R>(s: Statements, table: string, rows: readonly R[], keyColu
      ON CONFLICT (${names.slice(0, keyColumns).join(', ')}) DO UPDATE SET ${names.slice(keyColumns).map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`);
 }
 
-export function commitStatements(net: NetChanges): Statement[] {
-  const s = new Statements();
+/** `epoch`: the writer epoch this process holds; a commit under another one is refused. */
+export function commitStatements(net: NetChanges, epoch: number): Statement[] {
+  const s = new Statements(epoch);
   if (net.expungeLogDropped.size) {
     // a range: alone, before the puts of the same mailboxes that may follow it
     s.add([[...net.expungeLogDropped]], (ids) => `DELETE FROM expunge_log WHERE mailbox_id = ANY(${ids}::bigint[])`);

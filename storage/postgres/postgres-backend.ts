@@ -12,6 +12,7 @@ import type { BodyRange, MessageMeta } from '../types.ts';
 import { commitStatements } from './commit-sql.ts';
 import { netChanges } from './net-changes.ts';
 import { CHUNK_BYTES, migrate } from './schema.ts';
+import { takeWriterRole } from './writer.ts';
 
 export interface PostgresBackendOptions {
   /** postgres://user:password@host:port/database (libpq's URL; PG* environment variables fill gaps). */
@@ -42,6 +43,8 @@ export class PostgresBackend implements Backend {
   private readonly pool: pg.Pool;
   /** For reclaim steps: connections with synchronous_commit off. */
   private readonly lazyPool: pg.Pool;
+  /** The writer epoch taken at open (writer.ts). */
+  private epoch = -1;
 
   constructor(private readonly opts: PostgresBackendOptions) {
     this.pool = this.newPool(opts.poolSize ?? 8, []);
@@ -74,6 +77,7 @@ export class PostgresBackend implements Backend {
     } finally {
       client.release();
     }
+    this.epoch = await takeWriterRole(this.pool);
     const counters = await this.pool.query<{ value: string }>(`SELECT value FROM tegami_meta WHERE key = 'counters'`);
     const queues = await this.pool.query<QueueSummary>(
       `SELECT owner, count(*)::bigint AS items, sum(bytes)::bigint AS bytes, min(at) AS "oldestAt", max(seq) AS "maxSeq"
@@ -122,7 +126,7 @@ export class PostgresBackend implements Backend {
   }
 
   async commit(changes: readonly Change[], opts: { durable: boolean }): Promise<void> {
-    const statements = commitStatements(netChanges(changes));
+    const statements = commitStatements(netChanges(changes), this.epoch);
     const pool = opts.durable ? this.pool : this.lazyPool;
     // one statement is a transaction of its own: one round trip
     if (statements.length <= 1) {

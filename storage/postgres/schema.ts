@@ -12,6 +12,7 @@
 //   bodies         (body_id) → size, the analyzer's summary; one per delivered body, shared by recipients
 //   body_chunks    (body_id, chunk) → bytes, CHUNK_BYTES each but the last
 //   reclaim_queue  (owner, seq) → when queued, bytes, the item: the durable reclaim queue, one per account
+//   tegami_writer  one row: the fencing epoch of the one tegami that may write (writer.ts)
 //
 // "Is this body still used?" is answered by messages' body_id index, so the engine's addRef needs no
 // row of its own. Deletions are continuous and in small transactions (the reclaimer), so autovacuum
@@ -72,6 +73,24 @@ const MIGRATIONS: readonly string[] = [
      item text NOT NULL,
      PRIMARY KEY (owner, seq))
      WITH (autovacuum_vacuum_scale_factor = 0.02);`,
+  // 2: the writer's fencing epoch (writer.ts)
+  `CREATE TABLE tegami_writer (
+     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+     epoch bigint NOT NULL,
+     holder text NOT NULL,
+     since timestamptz NOT NULL);
+   INSERT INTO tegami_writer (epoch, holder, since) VALUES (0, '', now());
+   CREATE FUNCTION tegami_fence(mine bigint) RETURNS void LANGUAGE plpgsql AS $$
+   DECLARE current bigint;
+   BEGIN
+     -- FOR SHARE: a takeover's UPDATE waits for this transaction, and this one sees a takeover
+     -- that committed while it waited
+     SELECT epoch INTO current FROM tegami_writer FOR SHARE;
+     IF current IS DISTINCT FROM mine THEN
+       RAISE EXCEPTION 'fenced: another tegami (writer epoch %) took over this store from epoch %', current, mine
+         USING ERRCODE = 'TGFEN';
+     END IF;
+   END $$;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
