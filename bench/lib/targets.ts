@@ -1,7 +1,8 @@
 // The servers a bench scenario runs against: tegami (a real `tegami serve` process on a data directory
 // built like an operator would) and, as a peer, a private tuned Dovecot — same users, same mbox, same
 // durability. Each reports its CPU time so figures can be given per operation.
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startPostgres, type TempPostgres } from '../../test/helpers/postgres.ts';
@@ -55,7 +56,8 @@ async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   if (opts.store === 'postgres') {
     pg = await startPostgres({ durable: true });
     const url = await pg.newDatabase();
-    await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]);
+    // a fixture without mail has no store to copy: tegami starts on the empty database
+    if (existsSync(join(dataDir, 'mail'))) await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]);
     storeArgs.push('--store', url);
   }
   const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
