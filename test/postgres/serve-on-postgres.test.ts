@@ -26,7 +26,8 @@ afterEach(async () => {
 });
 
 async function imapStatus(port: number): Promise<{ uidValidity: bigint; uidNext: number }> {
-  const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
+  // plain IMAP on loopback: `serve --data` offers STARTTLS with its self-signed certificate
+  const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
   await c.connect();
   try {
     const s = await c.status('INBOX', { uidValidity: true, uidNext: true });
