@@ -27,6 +27,8 @@ export interface Admitted {
    * work, and accept → started is the session-start latency the governor watches.
    */
   started(): void;
+  /** A session's admission: call as each command starts (a session that sends none is not busy). */
+  active(): void;
   /** Call once when the admitted unit (a session) ends. */
   release(): void;
 }

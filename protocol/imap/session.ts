@@ -208,6 +208,7 @@ export class ImapSession {
   // ---- commands ------------------------------------------------------------------------------
 
   private async execute(parts: readonly CommandPart[]): Promise<void> {
+    this.sessionAdmission?.active();
     let cmd: ParsedCommand;
     try {
       cmd = parseCommand(parts);

@@ -109,6 +109,7 @@ export class Pop3Session implements BodyWriter {
   }
 
   private async handleLine(line: string): Promise<void> {
+    this.sessionAdmission?.active();
     const cont = this.saslContinuation;
     if (cont) {
       this.saslContinuation = undefined;

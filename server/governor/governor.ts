@@ -4,8 +4,9 @@
 // (a closed loop) cannot overload the server however slow it runs: every new session or command
 // follows the end of an earlier one, so the work outstanding never exceeds the number of clients.
 // Overload is arrivals outrunning service: outstanding work grows and waits. So nothing is refused
-// for waiting until the work outstanding — sessions still starting (accepted, not yet logged in)
-// plus heavy commands running or queued — reaches `closedLoopClients`, and then only while that
+// for waiting until the work outstanding — sessions still starting (accepted, not yet logged in) or
+// active (a command in the last second), plus heavy commands queued — reaches `closedLoopClients`,
+// and then only while that
 // work waits: heavy-command sojourn (CoDel), session-start latency (accept → login, CoDel) or
 // event-loop delay stay above their targets. Event-loop utilization and CPU busy-ness are no signal
 // at all: ten closed-loop clients keep one loop busy all the time, and so does another process on
@@ -51,7 +52,8 @@ export interface GovernorOptions {
   /** Event-loop delay (p99 over a 100 ms sample, two samples in a row) that counts as waiting, ms. */
   eventLoopDelayLimitMs: number;
   /**
-   * Work outstanding (sessions not yet logged in + heavy commands running or waiting) below which
+   * Work outstanding (sessions not yet logged in or with a command in the last second + heavy
+   * commands waiting) below which
    * nothing is refused for waiting: a closed loop of up to this many clients never is.
    */
   closedLoopClients: number;
@@ -111,6 +113,15 @@ export interface GovernorStats {
 }
 
 const SAMPLE_MS = 100;
+/** A logged-in session that sent a command this recently counts as work outstanding, ms. */
+const ACTIVE_MS = 1000;
+/** How often the active sessions are counted again, ms. */
+const RECOUNT_MS = 100;
+
+/** A logged-in session's last command (IMAP sessions in IDLE and idle connections drop out). */
+interface Activity {
+  last: number;
+}
 /** Consecutive slow samples before the event loop counts as waiting. */
 const SLOW_WINDOWS = 2;
 
@@ -124,6 +135,9 @@ export class Governor implements GovernorContract {
   private readonly perUser = new Map<string, number>();
   private sessions = 0;
   private starting = 0;
+  private readonly running = new Set<Activity>();
+  private activeCount = 0;
+  private countedAt = -Infinity;
   private forced = false;
   private eventLoopDelayMs = 0;
   private slowWindows = 0;
@@ -171,9 +185,19 @@ export class Governor implements GovernorContract {
     this.metrics?.queueDepth.set(this.queue.depth);
   }
 
-  /** Sessions still starting plus heavy commands running or waiting. */
+  /**
+   * Sessions still starting, logged-in sessions with a command in the last second, heavy commands
+   * waiting. A closed loop of N clients never has more than N; an open-loop overload grows it.
+   */
   get outstanding(): number {
-    return this.starting + this.queue.inFlight + this.queue.depth;
+    const t = this.now();
+    if (t - this.countedAt >= RECOUNT_MS) {
+      this.countedAt = t;
+      let n = 0;
+      for (const a of this.running) if (t - a.last < ACTIVE_MS) n++;
+      this.activeCount = n;
+    }
+    return this.starting + this.activeCount + this.queue.depth;
   }
 
   /** More outstanding work than a closed loop of `closedLoopClients` can make: arrivals outran service. */
@@ -234,14 +258,17 @@ export class Governor implements GovernorContract {
     this.metrics?.sessions.inc({ protocol });
     this.metrics?.admitted.inc({ point: 'connect', protocol });
     const accepted = this.now();
+    const activity: Activity = { last: accepted };
     let starting = true;
     const started = () => {
       if (!starting) return;
       starting = false;
       this.starting--;
+      this.running.add(activity);
     };
     return this.admitted(() => {
       started();
+      this.running.delete(activity);
       this.sessions--;
       decrement(this.perAddress, remoteAddress);
       this.metrics?.sessions.dec({ protocol });
@@ -251,6 +278,8 @@ export class Governor implements GovernorContract {
       const ms = this.now() - accepted;
       this.startCodel.observe(ms);
       this.metrics?.sessionStart.observe(ms / 1000);
+    }, () => {
+      activity.last = this.now();
     });
   }
 
@@ -298,11 +327,12 @@ export class Governor implements GovernorContract {
     };
   }
 
-  private admitted(release: () => void, started: () => void = () => undefined): Admission {
+  private admitted(release: () => void, started: () => void = () => undefined, active: () => void = () => undefined): Admission {
     let done = false;
     return {
       refused: false,
       started,
+      active,
       release() {
         if (done) return;
         done = true;

@@ -161,6 +161,27 @@ describe('governor', () => {
   });
 });
 
+describe('work outstanding', () => {
+  it('counts logged-in sessions only while they send commands: idle connections (IMAP IDLE) are no load', () => {
+    const c = clock();
+    const g = new Governor({}, undefined, c.now, false);
+    const sessions = Array.from({ length: 6 }, () => g.admitSession('imap', '10.0.0.1'));
+    expect(g.outstanding).toBe(6); // starting
+    for (const s of sessions) if (!s.refused) s.started();
+    c.advance(100);
+    expect(g.outstanding).toBe(6); // just logged in
+    c.advance(1500);
+    expect(g.outstanding).toBe(0); // idle for 1.5 s
+    for (const s of sessions.slice(0, 2)) if (!s.refused) s.active();
+    c.advance(100);
+    expect(g.outstanding).toBe(2);
+    for (const s of sessions) if (!s.refused) s.release();
+    c.advance(100);
+    expect(g.outstanding).toBe(0);
+    g.close();
+  });
+});
+
 describe('admission queue under a closed loop', () => {
   it('lets a command wait past its deadline while shedding is not allowed, and refuses it once it is', async () => {
     let mayShed = false;

@@ -7,8 +7,8 @@ import { openStore, StoreUnavailableError } from '../../storage/index.ts';
 import type { MailStore } from '../../storage/types.ts';
 
 export const admitAll: Governor = {
-  admitSession: () => ({ refused: false, started() {}, release() {} }),
-  admitLogin: () => ({ refused: false, started() {}, release() {} }),
+  admitSession: () => ({ refused: false, started() {}, active() {}, release() {} }),
+  admitLogin: () => ({ refused: false, started() {}, active() {}, release() {} }),
   heavy: (_p, _u, _c, work) => work(),
 };
 
