@@ -57,11 +57,20 @@ async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
     pg = await startPostgres({ durable: true });
     const url = await pg.newDatabase();
     // a fixture without mail has no store to copy: tegami starts on the empty database
-    if (existsSync(join(dataDir, 'mail'))) await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]);
+    if (existsSync(join(dataDir, 'mail'))) {
+      await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]).catch(async (err: unknown) => {
+        await pg!.stop();
+        throw err;
+      });
+    }
     storeArgs.push('--store', url);
   }
   const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
-  const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, { nodeArgs });
+  const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, { nodeArgs })
+    .catch(async (err: unknown) => {
+      await pg?.stop();
+      throw err;
+    });
   const pid = server.child.pid!;
   // with PostgreSQL, the database's processes work for tegami too
   const pids = () => [pid, ...(pg ? processTree(pg.postmasterPid()) : [])];
