@@ -8,7 +8,7 @@ import { parseChaos } from './chaos/index.ts';
 import { importMbox } from './mbox-import.ts';
 import { packageVersion } from './package-version.ts';
 import { DEFAULT_MIN_FREE_SPACE, startServer, type ServerOptions } from './server.ts';
-import { canonicalUserName, readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
+import { accountName, readPasswordFromStdin, userAdd, userDel, userList } from './users/index.ts';
 
 const DEFAULTS = { data: './data', host: '127.0.0.1', pop3: 1110, imap: 1143, smtp: 2525, lmtp: 2424 };
 
@@ -66,6 +66,10 @@ function fail(err: unknown): never {
   process.stderr.write(`tegami: ${busy ? 'the data directory is in use (stop the server first)' : `${e?.message ?? String(err)}${cause}`}\n`);
   process.exit(1);
 }
+
+// LevelDB creates its files 0666 less the umask; a mail store is nobody else's to read (the data
+// directory is also made 0700, which is all an embedding process gets: umask is process-wide).
+process.umask(0o077);
 
 const program = new Command('tegami')
   .description('POP3 + IMAP mail store with SMTP/LMTP ingress over LevelDB')
@@ -176,7 +180,13 @@ user
   .description('remove an account: it can no longer log in; with --purge its mail goes too (server stopped)')
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--purge', 'also delete all its mailboxes and mail (reclaimed in the background); needs the server stopped')
-  .action(async (name: string, o) => {
+  .action(async (given: string, o) => {
+    let name: string;
+    try {
+      name = accountName(given);
+    } catch (err) {
+      fail(err);
+    }
     if (o.purge) {
       const store = await openStore({ path: join(resolve(o.data), 'mail') }).catch(fail);
       try {
@@ -204,14 +214,19 @@ program
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--mailbox <name>', 'target mailbox', 'INBOX')
   .option('--min-free-space <size>', 'stop before the disk has less free space than this (as serve does)', size, DEFAULT_MIN_FREE_SPACE)
-  .action(async (name: string, file: string, o) => {
+  .action(async (given: string, file: string, o) => {
+    let name: string;
+    try {
+      name = accountName(given);
+    } catch (err) {
+      fail(err);
+    }
     const known = await Promise.resolve(userList(resolve(o.data))).catch(fail);
-    if (!known.includes(canonicalUserName(name))) fail(new Error(`no account "${name}" in ${join(resolve(o.data), 'users.json')}: add it first (tegami user add ${name} --data ${o.data})`));
+    if (!known.includes(name)) fail(new Error(`no account "${name}" in ${join(resolve(o.data), 'users.json')}: add it first (tegami user add ${name} --data ${o.data})`));
     const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, minFreeBytes: o.minFreeSpace }).catch(fail);
     try {
-      const account = canonicalUserName(name);
-      await store.ensureUser(account);
-      const r = await importMbox(store, account, resolve(file), { mailbox: o.mailbox, progressBar: true });
+      await store.ensureUser(name);
+      const r = await importMbox(store, name, resolve(file), { mailbox: o.mailbox, progressBar: true });
       const mbps = r.bytes / 1e6 / Math.max(r.seconds, 0.001);
       const skipped = r.skipped ? `; skipped ${r.skipped} already in ${o.mailbox} (same X-UIDL, or same Message-ID)` : '';
       process.stdout.write(`imported ${r.messages} messages (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.seconds.toFixed(1)} s, ${mbps.toFixed(1)} MB/s${skipped}\n`);
@@ -227,7 +242,13 @@ program
   .description('bring back mail NAME expunged within the retention time (server stopped); it gets new UIDs')
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--since <when>', 'only mail expunged after this (ISO date, or a duration back from now like 2h)', since)
-  .action(async (name: string, o) => {
+  .action(async (given: string, o) => {
+    let name: string;
+    try {
+      name = accountName(given);
+    } catch (err) {
+      fail(err);
+    }
     const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, retentionMs: Infinity }).catch(fail);
     try {
       const n = await store.undelete(name, o.since ?? 0);

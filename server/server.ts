@@ -162,7 +162,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const maxMessageSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
   const metrics = new Metrics();
   const governor = new Governor(opts.governor === false ? NO_SHEDDING : opts.governor ?? {}, metrics, undefined, true, log);
-  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  // Mail and password hashes: nobody else on the machine may list or read them.
+  if (opts.dataDir) mkdirSync(join(opts.dataDir, 'mail'), { recursive: true, mode: 0o700 });
   const inner = await openStore({
     ...(opts.store ? { url: opts.store } : opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
     analyzer: analyzeMessage,

@@ -1,11 +1,11 @@
 // `tegami user add|list|del`, against DIR/users.json.
 import { createInterface } from 'node:readline';
 import { hashPassword } from './password-hash.ts';
-import { validateUserName } from './user-directory.ts';
+import { accountName } from '../../storage/user-names.ts';
 import { readUsersFile, updateUsersFile } from './users-file.ts';
 
 export async function userAdd(dataDir: string, name: string, password: string): Promise<void> {
-  const n = validateUserName(name);
+  const n = accountName(name);
   if (!password) throw new Error('the password must not be empty');
   const hash = await hashPassword(password);
   await updateUsersFile(dataDir, (d) => {
@@ -18,7 +18,7 @@ export function userList(dataDir: string): string[] {
 }
 
 export async function userDel(dataDir: string, name: string): Promise<void> {
-  const n = validateUserName(name);
+  const n = accountName(name);
   let found = false;
   await updateUsersFile(dataDir, (d) => {
     found = Object.hasOwn(d.users, n);

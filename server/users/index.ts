@@ -1,4 +1,5 @@
 // Accounts: the users file, the password checks (Authenticator) and the CLI commands.
-export { UserDirectory, InvalidUserNameError, canonicalUserName, validateUserName } from './user-directory.ts';
+export { UserDirectory } from './user-directory.ts';
+export { InvalidUserNameError, accountName, canonicalUserName } from '../../storage/user-names.ts';
 export type { UserDirectoryOptions } from './user-directory.ts';
 export { userAdd, userDel, userList, readPasswordFromStdin } from './cli-commands.ts';

@@ -8,31 +8,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { OverloadedError, type Authenticator } from '../../protocol/session-context.ts';
+import { accountName, canonicalUserName, isAccountName } from '../../storage/user-names.ts';
 import { verifyPassword } from './password-hash.ts';
 import { readUsersFile, usersFileStamp, type UserRecord } from './users-file.ts';
-
-const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-export class InvalidUserNameError extends Error {
-  override name = 'InvalidUserNameError';
-}
-
-/**
- * `Alice@Example.org` → `alice`: the local part names the account, whatever the domain; a `+tag`
- * (plus-addressing, `alice+signup@…`) is dropped, as "+" is never part of an account name.
- */
-export function canonicalUserName(nameOrAddress: string): string {
-  const at = nameOrAddress.lastIndexOf('@');
-  const local = at >= 0 ? nameOrAddress.slice(0, at) : nameOrAddress;
-  const plus = local.indexOf('+');
-  return (plus > 0 ? local.slice(0, plus) : local).toLowerCase();
-}
-
-export function validateUserName(name: string): string {
-  const n = canonicalUserName(name);
-  if (!NAME.test(n)) throw new InvalidUserNameError(`invalid user name "${name}": use a-z, 0-9, ".", "_" and "-" (at most 64)`);
-  return n;
-}
 
 /** A small bounded lane for scrypt work. */
 class HashLane {
@@ -151,7 +129,7 @@ export class UserDirectory implements Authenticator {
 
   /** An account for this process only (embedding, `serve --user`); not written to the file. */
   async addInMemory(name: string, password: string): Promise<void> {
-    this.setInMemory(validateUserName(name), MEMORY_HASH + this.mac(password).toString('base64'));
+    this.setInMemory(accountName(name), MEMORY_HASH + this.mac(password).toString('base64'));
   }
 
   private setInMemory(name: string, stored: string): void {
@@ -169,7 +147,7 @@ export class UserDirectory implements Authenticator {
   private autoCreated(name: string): boolean {
     if (this.known(name)) return true;
     const auto = this.opts.autoCreate;
-    if (!auto || !NAME.test(name)) return false;
+    if (!auto || !isAccountName(name)) return false;
     const fixed = auto === true ? undefined : auto.password;
     this.setInMemory(name, fixed === undefined ? ANY_PASSWORD : MEMORY_HASH + this.mac(fixed).toString('base64'));
     return true;

@@ -78,7 +78,7 @@ export async function updateUsersFile(dataDir: string, change: (data: UsersFileD
   const file = usersFilePath(dataDir);
   const lock = `${file}.lock`;
   // `tegami user add` is often the first command on a new data directory, before any server ran.
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   await acquireLock(lock);
   try {
     const data = readUsersFile(dataDir);
