@@ -8,12 +8,32 @@ import { OverloadedError, type Admitted, type SessionContext } from '../session-
 import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { EXPUNGED_TEXT, ImapError, type SessionState } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { hangUp } from '../hang-up.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
 import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
 import type { SelectedMailbox } from './selected-mailbox.ts';
 
 const MAX_BAD_COMMANDS = 20;
 const AUTHENTICATED_IDLE_MS = 30 * 60_000;
+/** A command line (Dovecot's imap_max_line_length is the same). */
+const MAX_LINE = 64 * 1024;
+/**
+ * Literals before login can only be a user name or a password: a few KB, as Dovecot (a
+ * `LOGIN {999999999999}` got "+ Ready" and the server kept whatever followed: 150 MB → +150 MB).
+ */
+const PRELOGIN_LITERAL = 8 * 1024;
+/** After login, literals outside APPEND are mailbox names and search strings: a command line's worth. */
+const COMMAND_LITERAL = MAX_LINE;
+/**
+ * Back-pressure (invariant 10): reading pauses while this many parsed events wait to run, or while
+ * this much output waits for a client that does not read it (4 MB of pipelined commands with
+ * nobody reading cost +25 MB before).
+ */
+const MAX_QUEUED = 32;
+const MAX_PENDING_OUTPUT = 256 * 1024;
+const NOTHING = Buffer.alloc(0);
+/** Pipelined commands run back to back at most this many before the session yields the event loop. */
+const YIELD_EVERY = 32;
 
 export class ImapSession {
   state: SessionState = 'not-authenticated';
@@ -44,12 +64,7 @@ export class ImapSession {
   }
 
   private newReader(): CommandReader {
-    return new CommandReader({
-      maxLine: 64 * 1024,
-      maxLiteral: this.ctx.maxMessageSize,
-      maxNonSyncLiteral: this.ctx.maxMessageSize,
-      maxCommand: this.ctx.maxMessageSize + 1024 * 1024,
-    });
+    return new CommandReader({ maxLine: MAX_LINE });
   }
 
   /** The connection: the TCP socket, or the TLS socket over it after STARTTLS (or on an IMAPS port). */
@@ -62,9 +77,10 @@ export class ImapSession {
     const s = this.socket;
     const admission = this.ctx.governor.admitSession('imap', this.remoteAddress);
     if (admission.refused) {
-      // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
+      // The cheapest refusal there is: one write, then the socket goes (no timers beyond hangUp's).
       s.on('error', () => undefined);
-      s.end(`* BYE [UNAVAILABLE] ${admission.text}\r\n`);
+      s.write(`* BYE [UNAVAILABLE] ${admission.text}\r\n`);
+      hangUp(s);
       return false;
     }
     this.sessionAdmission = admission;
@@ -78,12 +94,19 @@ export class ImapSession {
 
   private listen(s: Socket): void {
     s.on('error', () => this.close());
-    s.on('close', () => this.close());
+    s.on('close', () => {
+      this.close();
+      // The slots are held until the socket is really gone, not when the goodbye is said.
+      this.loginAdmission?.release();
+      this.sessionAdmission?.release();
+      this.loginAdmission = this.sessionAdmission = undefined;
+    });
+    s.on('drain', () => this.flow());
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('* BYE idle for too long, closing');
       this.end();
     });
-    s.on('data', (d: Buffer) => this.onEvents(this.reader.push(d)));
+    s.on('data', (d: Buffer) => this.feed(d));
   }
 
   /** TLS is on: the connection is encrypted (STARTTLS done, or an IMAPS port). */
@@ -143,20 +166,35 @@ export class ImapSession {
 
   // ---- input -------------------------------------------------------------------------------
 
+  /** Frames what was read, as many commands as the queue has room for. */
+  private feed(data: Buffer = NOTHING): void {
+    this.onEvents(this.reader.push(data, Math.max(0, MAX_QUEUED - this.queue.length)));
+  }
+
   private onEvents(events: ReaderEvent[]): void {
     for (const ev of events) {
-      if (this.lineWaiter && ev.kind === 'command') {
-        const w = this.lineWaiter;
+      const w = this.lineWaiter;
+      if (w && !this.queue.length) {
         this.lineWaiter = undefined;
-        w(ev.parts.map((p) => ('text' in p ? p.text : p.literal.toString('latin1'))).join(''));
+        w(this.continuation(ev));
       } else this.queue.push(ev);
     }
+    this.flow();
     void this.pump();
+  }
+
+  /** Reads while there is room: nothing queued beyond a bound, output taken, no literal undecided. */
+  private flow(): void {
+    if (this.closed) return;
+    const full = this.reader.waiting || this.reader.backlog > MAX_LINE || this.socket.writableLength > MAX_PENDING_OUTPUT;
+    if (full) this.socket.pause();
+    else this.socket.resume();
   }
 
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    let ran = 0;
     try {
       while (this.queue.length && !this.closed) {
         const ev = this.queue.shift()!;
@@ -164,45 +202,92 @@ export class ImapSession {
           case 'command':
             await this.execute(ev.parts);
             break;
-          case 'literal-request':
-            this.onLiteralRequest(ev.tag, ev.size, ev.partial);
+          case 'literal':
+            this.onLiteral(ev);
             break;
           case 'too-long':
-            this.bad(`${ev.tag} BAD line too long`);
-            break;
-          case 'fatal':
-            this.send(`* BYE ${ev.text}`);
-            this.end();
+            this.tooLong(ev.tag);
             break;
         }
         if (this.socket.writableNeedDrain) await this.drained();
+        // Commands that finish without I/O would run back to back in microtasks: let others in.
+        else if (++ran % YIELD_EVERY === 0) await new Promise(setImmediate);
+        if (this.queue.length < MAX_QUEUED / 2) this.feed();
+        this.flow();
       }
     } finally {
       this.busy = false;
     }
   }
 
-  private onLiteralRequest(tag: string, size: number, partial: readonly CommandPart[]): void {
-    const first = partial[0];
-    const isAppend = first !== undefined && 'text' in first && /^\S+\s+APPEND\b/i.test(first.text);
-    if (isAppend && size > this.ctx.maxMessageSize) {
-      this.send(`${tag} NO [TOOBIG] message larger than ${this.ctx.maxMessageSize} octets`);
-      this.onEvents(this.reader.decide(false, size));
+  /**
+   * A literal is accepted, or refused before one byte of it is read, by the limit of where it
+   * stands: before login, in APPEND, in any other command.
+   */
+  private onLiteral(ev: Extract<ReaderEvent, { kind: 'literal' }>): void {
+    const first = ev.partial[0];
+    const isAppend = this.state !== 'not-authenticated' && first !== undefined && 'text' in first && /^\S+\s+APPEND\b/i.test(first.text);
+    const limit = this.state === 'not-authenticated' ? PRELOGIN_LITERAL : isAppend ? this.ctx.maxMessageSize : COMMAND_LITERAL;
+    if (ev.size <= limit && ev.commandBytes <= limit + MAX_LINE) {
+      if (ev.sync) this.send('+ Ready for literal data');
+      this.reader.decide(true);
+      this.feed();
       return;
     }
-    this.send('+ Ready for literal data');
-    this.onEvents(this.reader.decide(true, size));
+    this.send(isAppend ? `${ev.tag} NO [TOOBIG] message larger than ${limit} octets` : `${ev.tag} BAD [TOOBIG] literal larger than ${limit} octets`);
+    this.refuseLiteral(ev);
+  }
+
+  /**
+   * A synchronising literal refused was never sent (no "+"): reading goes on. A non-synchronising
+   * one is on its way already; RFC 7888 section 4 lets the server read and discard it or close the
+   * connection. Closing: discarding would cost the reading of as many bytes as the client claims
+   * (up to a terabyte), and a client over APPENDLIMIT or the pre-login bound is not a mistaken one.
+   */
+  private refuseLiteral(ev: Extract<ReaderEvent, { kind: 'literal' }>): void {
+    this.reader.decide(false);
+    if (ev.sync) return this.feed();
+    this.send('* BYE [TOOBIG] literal too large, closing');
+    this.end();
+  }
+
+  /** A line over the limit: one answer and a close (a 10 MB line was 160 BADs, one per 64 KB). */
+  private tooLong(tag: string): void {
+    this.send(`${tag} BAD [TOOBIG] line too long`);
+    this.send('* BYE line too long, closing');
+    this.end();
+  }
+
+  /**
+   * What a continuation (a SASL response, IDLE's DONE) reads: one line. A literal in it is
+   * refused before a byte of it is read — a SASL response is one line of base64 (RFC 3501 6.2.2) —
+   * and the line as far as it went is what the command sees (and rejects).
+   */
+  private continuation(ev: ReaderEvent): string | undefined {
+    switch (ev.kind) {
+      case 'command':
+        return ev.parts.map((p) => ('text' in p ? p.text : p.literal.toString('latin1'))).join('');
+      case 'too-long':
+        this.tooLong(ev.tag);
+        return undefined;
+      case 'literal':
+        this.refuseLiteral(ev);
+        return ev.sync ? ev.partial.map((p) => ('text' in p ? p.text : '')).join('') + `{${ev.size}}` : undefined;
+    }
   }
 
   /** The next line from the client (for AUTHENTICATE and IDLE continuations). */
   readLine(): Promise<string | undefined> {
-    const queued = this.queue.findIndex((e) => e.kind === 'command');
-    if (queued >= 0) {
-      const ev = this.queue.splice(queued, 1)[0] as Extract<ReaderEvent, { kind: 'command' }>;
-      return Promise.resolve(ev.parts.map((p) => ('text' in p ? p.text : '')).join(''));
-    }
     if (this.closed) return Promise.resolve(undefined);
-    return new Promise((resolve) => (this.lineWaiter = resolve));
+    const line = new Promise<string | undefined>((resolve) => (this.lineWaiter = resolve));
+    const queued = this.queue.shift();
+    if (queued) {
+      const w = this.lineWaiter!;
+      this.lineWaiter = undefined;
+      w(this.continuation(queued));
+    } else this.feed();
+    this.flow();
+    return line;
   }
 
   // ---- commands ------------------------------------------------------------------------------
@@ -346,9 +431,10 @@ export class ImapSession {
     this.close();
   }
 
+  /** Goodbye said: read nothing more, destroy the socket once the output is flushed. */
   end(): void {
     if (this.closed) return;
-    this.socket.end();
+    hangUp(this.socket);
     this.close();
   }
 
@@ -356,12 +442,11 @@ export class ImapSession {
     if (this.closed) return;
     this.closed = true;
     this.state = 'logout';
+    this.queue.length = 0;
     this.selected?.close();
     this.selected = undefined;
     this.lineWaiter?.(undefined);
     this.lineWaiter = undefined;
     this.updateWaiter?.();
-    this.loginAdmission?.release();
-    this.sessionAdmission?.release();
   }
 }

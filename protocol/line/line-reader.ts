@@ -7,14 +7,31 @@ export class LineReader {
   private parts: Buffer[] = [];
   private size = 0;
   private discarding = false;
+  /** Bytes read but not yet split, waiting for room (see push's `max`). */
+  private unread: Buffer = Buffer.alloc(0);
 
   constructor(private readonly maxLength: number) {}
 
-  /** Feeds bytes in; returns the complete lines (and overflows) they finish, in order. */
-  push(data: Buffer): LineEvent[] {
+  /** Bytes read and not yet split into lines. */
+  get backlog(): number {
+    return this.unread.length;
+  }
+
+  /**
+   * Feeds bytes in (or none); returns at most `max` complete lines (and overflows), in order. The
+   * rest waits as bytes for the next call, so a burst of pipelined commands is not held as
+   * thousands of lines.
+   */
+  push(input: Buffer, max = Infinity): LineEvent[] {
+    const data = this.unread.length ? Buffer.concat([this.unread, input]) : input;
+    this.unread = Buffer.alloc(0);
     const out: LineEvent[] = [];
     let start = 0;
     while (start < data.length) {
+      if (out.length >= max) {
+        this.unread = data.subarray(start);
+        break;
+      }
       const nl = data.indexOf(0x0a, start);
       const end = nl < 0 ? data.length : nl;
       if (!this.discarding) {

@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import { MessageGoneError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailboxSnapshot, MessageMeta } from '../../storage/types.ts';
+import { hangUp } from '../hang-up.ts';
 import { LineReader } from '../line/line-reader.ts';
 import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
 import { decodeSaslPlain } from '../sasl/plain.ts';
@@ -22,6 +23,16 @@ const MAX_LINE = 1024;
 const MAX_BAD_COMMANDS = 20;
 const MAX_AUTH_FAILURES = 3;
 const AUTH_FAILURE_DELAY_MS = 250;
+/**
+ * Back-pressure (invariant 10): reading pauses while this many lines wait to run, or while this
+ * much output waits for a client that does not read it (3 MB of pipelined commands with nobody
+ * reading cost +61 MB before).
+ */
+const MAX_QUEUED = 32;
+const MAX_PENDING_OUTPUT = 256 * 1024;
+const NOTHING = Buffer.alloc(0);
+/** Pipelined commands run back to back at most this many before the session yields the event loop. */
+const YIELD_EVERY = 32;
 
 type State = 'authorization' | 'transaction' | 'closed';
 
@@ -61,9 +72,10 @@ export class Pop3Session implements BodyWriter {
     const s = this.socket;
     const admission = this.ctx.governor.admitSession('pop3', this.remoteAddress);
     if (admission.refused) {
-      // The cheapest refusal there is: one write, then the socket goes (no listeners, no timers).
+      // The cheapest refusal there is: one write, then the socket goes (no timers beyond hangUp's).
       s.on('error', () => undefined);
-      s.end(`-ERR [SYS/TEMP] ${admission.text}\r\n`);
+      s.write(`-ERR [SYS/TEMP] ${admission.text}\r\n`);
+      hangUp(s);
       return false;
     }
     this.sessionAdmission = admission;
@@ -74,7 +86,14 @@ export class Pop3Session implements BodyWriter {
 
   private listen(s: Socket): void {
     s.on('error', () => this.close());
-    s.on('close', () => this.close());
+    s.on('close', () => {
+      this.close();
+      // The slots are held until the socket is really gone, not when the goodbye is said.
+      this.loginAdmission?.release();
+      this.sessionAdmission?.release();
+      this.loginAdmission = this.sessionAdmission = undefined;
+    });
+    s.on('drain', () => this.flow());
     s.setTimeout(this.ctx.idleTimeoutMs, () => {
       this.send('-ERR autologout: idle for too long');
       this.end();
@@ -82,15 +101,25 @@ export class Pop3Session implements BodyWriter {
     s.on('data', (d: Buffer) => this.onData(d));
   }
 
-  private onData(d: Buffer): void {
-    for (const ev of this.lines.push(d)) this.queue.push(ev.kind === 'line' ? ev.line : 'too-long');
+  /** Splits what was read into lines, as many as the queue has room for. */
+  private onData(d: Buffer = NOTHING): void {
+    for (const ev of this.lines.push(d, Math.max(0, MAX_QUEUED - this.queue.length))) this.queue.push(ev.kind === 'line' ? ev.line : 'too-long');
+    this.flow();
     void this.pump();
+  }
+
+  /** Reads while there is room: few lines waiting, output taken by the client. */
+  private flow(): void {
+    if (this.state === 'closed') return;
+    if (this.lines.backlog > MAX_LINE || this.socket.writableLength > MAX_PENDING_OUTPUT) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** Commands run strictly one after another, in arrival order (PIPELINING). */
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    let ran = 0;
     try {
       while (this.queue.length && this.state !== 'closed') {
         const item = this.queue.shift()!;
@@ -102,6 +131,10 @@ export class Pop3Session implements BodyWriter {
         await this.handleLine(item.toString('latin1'));
         // Back-pressure: stop reading while a large answer drains.
         if (this.socket.writableNeedDrain) await this.drained();
+        // Commands that finish without I/O would run back to back in microtasks: let others in.
+        else if (++ran % YIELD_EVERY === 0) await new Promise(setImmediate);
+        if (this.queue.length < MAX_QUEUED / 2 && this.lines.backlog) this.onData();
+        this.flow();
       }
     } finally {
       this.busy = false;
@@ -454,17 +487,16 @@ export class Pop3Session implements BodyWriter {
     return this.state === 'closed';
   }
 
+  /** Goodbye said: read nothing more, destroy the socket once the output is flushed. */
   private end(): void {
     if (this.state === 'closed') return;
-    this.socket.end();
+    hangUp(this.socket);
     this.close();
   }
 
   private close(): void {
     this.state = 'closed';
     this.queue.length = 0;
-    this.loginAdmission?.release();
-    this.sessionAdmission?.release();
-    this.loginAdmission = this.sessionAdmission = undefined;
+    this.saslContinuation = undefined;
   }
 }

@@ -9,7 +9,7 @@ import { byUid, bySequence, formatSet, parseSequenceSet } from '../../protocol/i
 import { decodeMailboxName, encodeMailboxName } from '../../protocol/imap/mailbox-name.ts';
 import type { MessageMeta } from '../../storage/types.ts';
 
-const limits = { maxLine: 1000, maxLiteral: 10_000, maxNonSyncLiteral: 10_000, maxCommand: 20_000 };
+const limits = { maxLine: 1000 };
 
 function frame(input: string): ReaderEvent[] {
   const r = new CommandReader(limits);
@@ -18,7 +18,10 @@ function frame(input: string): ReaderEvent[] {
   while (pending.length) {
     const ev = pending.shift()!;
     out.push(ev);
-    if (ev.kind === 'literal-request') pending.push(...r.decide(true, ev.size));
+    if (ev.kind === 'literal') {
+      r.decide(true);
+      pending.push(...r.push(Buffer.alloc(0)));
+    }
   }
   return out;
 }
@@ -29,7 +32,7 @@ const commandParts = (evs: ReaderEvent[]): CommandPart[][] =>
 describe('IMAP framing', () => {
   it('collects synchronising and non-synchronising literals into one command', () => {
     const evs = frame('a1 LOGIN {5}\r\nalice {6+}\r\nsecret\r\n');
-    expect(evs[0]!.kind).toBe('literal-request');
+    expect(evs[0]).toMatchObject({ kind: 'literal', sync: true, size: 5 });
     const [parts] = commandParts(evs);
     const cmd = parseCommand(parts!);
     expect(cmd).toMatchObject({ tag: 'a1', name: 'LOGIN' });
@@ -42,8 +45,27 @@ describe('IMAP framing', () => {
     expect(parseCommand(commandParts(evs)[0]!).tag).toBe('a2');
   });
 
-  it('treats an oversized non-synchronising literal as fatal', () => {
-    expect(frame('a1 APPEND INBOX {999999+}\r\n')[0]).toMatchObject({ kind: 'fatal' });
+  it('takes no byte of a literal, of either kind, until the session decides', () => {
+    const r = new CommandReader(limits);
+    expect(r.push(Buffer.from('a1 LOGIN {5+}\r\nalice x\r\n'))).toMatchObject([{ kind: 'literal', sync: false, size: 5, tag: 'a1' }]);
+    expect(r.waiting).toBe(true);
+    expect(r.push(Buffer.from('more'))).toEqual([]);
+    // refusing a non-synchronising literal ends the reader: its bytes are on their way
+    r.decide(false);
+    expect(r.push(Buffer.from('a2 NOOP\r\n'))).toEqual([]);
+    const s = new CommandReader(limits);
+    s.push(Buffer.from('a1 LOGIN {5}\r\n'));
+    // a refused synchronising literal was never sent: the next line is the next command
+    s.decide(false);
+    expect(s.push(Buffer.from('a2 NOOP\r\n'))).toMatchObject([{ kind: 'command', parts: [{ text: 'a2 NOOP' }] }]);
+  });
+
+  it('reports a line of any length over the limit once', () => {
+    const r = new CommandReader(limits);
+    const events = [];
+    for (let i = 0; i < 50; i++) events.push(...r.push(Buffer.alloc(999, 'x')));
+    events.push(...r.push(Buffer.from('\r\na2 NOOP\r\n')));
+    expect(events.map((e) => e.kind)).toEqual(['too-long', 'command']);
   });
 });
 

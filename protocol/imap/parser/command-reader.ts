@@ -1,7 +1,13 @@
 // Frames IMAP commands out of a byte stream: a command is a line, plus any literals it announces
 // ({n} synchronising — the server sends "+ Ready" first — or {n+} non-synchronising, RFC 7888), plus
 // the rest of the line after each literal. Pure state machine, no I/O: the session feeds bytes in
-// and acts on the events that come out. Limits keep one client from growing memory without bound.
+// and acts on the events that come out.
+//
+// Every literal, of either kind, waits for the session's decision before one byte of it is taken:
+// only the session knows, in command order, whether the client is logged in and which command the
+// literal belongs to, so only it can apply the right limit (a few KB before login, the message
+// size for APPEND). The session stops feeding bytes while a decision is pending, so nothing piles
+// up here meanwhile.
 
 /** `binary`: the literal came as a literal8 ("~{n}", RFC 3516). */
 export type CommandPart = { text: string } | { literal: Buffer; binary?: boolean };
@@ -9,20 +15,17 @@ export type CommandPart = { text: string } | { literal: Buffer; binary?: boolean
 export type ReaderEvent =
   /** A complete command, as text segments and literal bytes in order. */
   | { kind: 'command'; parts: CommandPart[] }
-  /** A synchronising literal was announced: ask the session whether to accept it. */
-  | { kind: 'literal-request'; size: number; tag: string; partial: CommandPart[] }
-  /** A line or literal over the limits; the reader has already dropped it. */
-  | { kind: 'too-long'; tag: string }
-  /** A non-synchronising literal too large to accept was announced; the connection must close. */
-  | { kind: 'fatal'; tag: string; text: string };
+  /**
+   * A literal was announced: the reader waits for decide(). `sync` literals may be refused and the
+   * session goes on; refusing a non-synchronising one (its bytes are already on their way) ends
+   * the reader, and the session closes the connection.
+   */
+  | { kind: 'literal'; size: number; sync: boolean; tag: string; partial: CommandPart[]; commandBytes: number }
+  /** A line over the limit; the reader has already dropped it. */
+  | { kind: 'too-long'; tag: string };
 
 export interface ReaderLimits {
   maxLine: number;
-  maxLiteral: number;
-  /** Non-synchronising literals above this are refused (LITERAL- would be 4096). */
-  maxNonSyncLiteral: number;
-  /** All literals of one command together. */
-  maxCommand: number;
 }
 
 // "~{n}" is a literal8 (RFC 3516 4.1: BINARY servers accept one in APPEND); its bytes are taken as
@@ -32,33 +35,55 @@ const LITERAL_AT_END = /~?\{(\d{1,12})(\+?)\}\r?$/;
 export class CommandReader {
   private buf: Buffer = Buffer.alloc(0);
   private parts: CommandPart[] = [];
+  /** The command's text and literal bytes so far (the session bounds a command's total). */
   private commandBytes = 0;
-  /** Bytes of literal still to read, and whether the session accepted it (else: discard). */
+  /** Bytes of literal still to read. */
   private literalLeft = -1;
   private literalChunks: Buffer[] = [];
   private literal8 = false;
-  private awaitingDecision = false;
+  private pending: { size: number; sync: boolean } | undefined;
+  private dead = false;
   private discardLine = false;
 
   constructor(private readonly limits: ReaderLimits) {}
 
-  /** The session's answer to a literal-request: accept (it sent "+ ") or refuse (it sent a NO). */
-  decide(accept: boolean, size: number): ReaderEvent[] {
-    this.awaitingDecision = false;
-    if (accept) {
-      this.literalLeft = size;
-      this.literalChunks = [];
-    } else {
-      this.parts = [];
-      this.commandBytes = 0;
-    }
-    return this.push(Buffer.alloc(0));
+  /** True while a literal waits for decide(): feed no more bytes until then. */
+  get waiting(): boolean {
+    return this.pending !== undefined || this.dead;
   }
 
-  push(data: Buffer): ReaderEvent[] {
+  /** The session's answer to a 'literal' event; push() frames what follows. */
+  decide(accept: boolean): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    if (accept) {
+      this.literalLeft = p.size;
+      this.literalChunks = [];
+    } else if (p.sync) {
+      this.parts = [];
+      this.commandBytes = 0;
+    } else {
+      this.dead = true;
+      this.buf = Buffer.alloc(0);
+    }
+  }
+
+  /** Bytes read but not yet framed (the session stops reading while there are too many). */
+  get backlog(): number {
+    return this.literalLeft >= 0 ? 0 : this.buf.length;
+  }
+
+  /**
+   * Feeds bytes in (or none) and frames at most `max` events; the rest waits in the backlog for
+   * the next call, so a burst of pipelined commands is held as bytes, not as thousands of parsed
+   * commands.
+   */
+  push(data: Buffer, max = Infinity): ReaderEvent[] {
+    if (this.dead) return [];
     if (data.length) this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
     const out: ReaderEvent[] = [];
-    while (!this.awaitingDecision) {
+    while (!this.pending && out.length < max) {
       if (this.literalLeft >= 0) {
         const take = Math.min(this.literalLeft, this.buf.length);
         if (take > 0) {
@@ -75,10 +100,11 @@ export class CommandReader {
       const nl = this.buf.indexOf(0x0a);
       if (nl < 0) {
         if (this.buf.length > this.limits.maxLine) {
-          out.push({ kind: 'too-long', tag: this.tagGuess(this.buf) });
+          if (!this.discardLine) out.push({ kind: 'too-long', tag: this.tagGuess(this.buf) });
           this.buf = Buffer.alloc(0);
           this.discardLine = true;
           this.parts = [];
+          this.commandBytes = 0;
         }
         break;
       }
@@ -104,26 +130,13 @@ export class CommandReader {
         this.commandBytes = 0;
         continue;
       }
-      const size = Number(m[1]);
-      const nonSync = m[2] === '+';
       this.literal8 = m[0].startsWith('~');
       this.parts.push({ text: line.slice(0, m.index) });
-      const tag = this.tagGuess(this.parts[0] && 'text' in this.parts[0] ? Buffer.from(this.parts[0].text, 'latin1') : lineBuf);
-      this.commandBytes += size;
-      const tooBig = size > this.limits.maxLiteral || this.commandBytes > this.limits.maxCommand;
-      if (nonSync) {
-        if (tooBig || size > this.limits.maxNonSyncLiteral) {
-          out.push({ kind: 'fatal', tag, text: 'literal too large' });
-          this.buf = Buffer.alloc(0);
-          this.awaitingDecision = true; // nothing more is read from this connection
-          break;
-        }
-        this.literalLeft = size;
-        this.literalChunks = [];
-        continue;
-      }
-      this.awaitingDecision = true;
-      out.push({ kind: 'literal-request', size, tag, partial: this.parts });
+      const first = this.parts[0]!;
+      const tag = this.tagGuess('text' in first ? Buffer.from(first.text, 'latin1') : lineBuf);
+      this.pending = { size: Number(m[1]), sync: m[2] !== '+' };
+      this.commandBytes += line.length + this.pending.size;
+      out.push({ kind: 'literal', size: this.pending.size, sync: this.pending.sync, tag, partial: this.parts, commandBytes: this.commandBytes });
     }
     return out;
   }
