@@ -7,6 +7,7 @@
 import { DELIMITER, normalizeMailboxName } from '../../../storage/mailbox-names.ts';
 import type { MailboxInfo } from '../../../storage/types.ts';
 import { AUTHENTICATED, type CommandSpec } from '../command.ts';
+import { compileListPattern, type ListPattern } from '../list-pattern.ts';
 import { mailboxFromWire } from '../mailbox-name.ts';
 import { atom, expectEnd, list, ParseError, type Token } from '../parser/tokens.ts';
 import type { ImapSession } from '../session.ts';
@@ -24,12 +25,9 @@ interface ListRequest {
   lsub: boolean;
 }
 
-/** LIST pattern → RegExp: "*" matches anything, "%" anything but the delimiter; INBOX is case-insensitive. */
-function patternRegex(reference: string, pattern: string, utf8: boolean): RegExp {
-  const full = normalizeMailboxName(mailboxFromWire(reference + pattern, utf8));
-  const body = [...full].map((c) => (c === '*' ? '.*' : c === '%' ? '[^/]*' : c.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'su');
-}
+/** LIST reference + pattern → a matcher over store names (linear time); INBOX is case-insensitive. */
+const listPattern = (reference: string, pattern: string, utf8: boolean): ListPattern =>
+  compileListPattern(normalizeMailboxName(mailboxFromWire(reference + pattern, utf8)));
 
 function parseList(s: ImapSession, args: readonly Token[], lsub: boolean): ListRequest {
   let i = 0;
@@ -88,8 +86,8 @@ async function runList(s: ImapSession, req: ListRequest): Promise<void> {
   const byName = new Map(boxes.map((b) => [b.name, b]));
   const withChildren = new Set<string>();
   for (const b of boxes) for (const a of ancestors(b.name)) withChildren.add(a);
-  const regexes = req.patterns.map((p) => patternRegex(req.reference, p, s.rev2));
-  const matches = (name: string) => regexes.some((r) => r.test(name));
+  const patterns = req.patterns.map((p) => listPattern(req.reference, p, s.rev2));
+  const matches = (name: string) => patterns.some((p) => p.matches(name));
 
   // The names that meet the selection criteria.
   const selected = req.subscribedOnly
