@@ -10,7 +10,7 @@ import type { ChangesSince } from '../../../storage/types.ts';
 import { atom, list, ParseError, type Token } from '../parser/tokens.ts';
 import { flagList } from '../responses.ts';
 import { SelectedMailbox } from '../selected-mailbox.ts';
-import { absentUids, byUid, formatRanges, formatSet, parseSequenceSet, type SequenceSet } from '../sequence-set.ts';
+import { absentUids, byUid, formatRanges, formatSet, parseSequenceSet, setMembership, type SequenceSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 import { mailboxArg, wireName } from './mailbox-commands.ts';
 
@@ -48,7 +48,8 @@ function selectParameters(s: ImapSession, params: readonly Token[]): QresyncPara
  */
 export function vanishedSince(view: SelectedMailbox, changes: ChangesSince, set: SequenceSet): string {
   if (!changes.complete) return formatRanges(absentUids(set, view.messages, view.uidNext));
-  return formatSet(changes.vanished.filter((uid) => set.some(([a, b]) => uid >= a && uid <= b)));
+  // "*" stands for a UID beyond any that ever was: every vanished UID is below uidNext
+  return formatSet(changes.vanished.filter(setMembership(set, Infinity)));
 }
 
 /** What changed since the client's modseq: VANISHED (EARLIER) and FETCH lines (RFC 7162 3.2.5.1). */
