@@ -2,6 +2,10 @@
 // once a client has enabled IMAP4rev2 (RFC 9051 5.1: no modified UTF-7, "&" is just a character).
 // The store keeps Unicode either way, so one mailbox has both spellings.
 import { imapString } from '../mime/imap-string.ts';
+import { ParseError } from './parser/tokens.ts';
+
+/** A lone UTF-16 surrogate: no character, and UTF-8 storage turns every one into the same U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 export function encodeMailboxName(name: string): string {
   let out = '';
@@ -23,20 +27,34 @@ export function encodeMailboxName(name: string): string {
   return out;
 }
 
+/**
+ * Modified UTF-7 → Unicode, accepting only the one spelling encodeMailboxName gives (RFC 3501
+ * 5.1.3: printable ASCII stands for itself, other characters are base64 of well-formed UTF-16).
+ * So decoding is injective: `&2AA-` and `&2AE-` (lone surrogates) both became U+FFFD on disk and two
+ * acknowledged mailboxes were one after a restart; `&AGE-` would have been another spelling of "a".
+ */
 export function decodeMailboxName(wire: string): string {
-  return wire.replace(/&([^-]*)-/g, (_m, b64: string) => {
+  const name = wire.replace(/&([^-]*)-/g, (_m, b64: string) => {
     if (b64 === '') return '&';
     const bytes = Buffer.from(b64.replace(/,/g, '/'), 'base64');
-    if (bytes.length % 2) return _m;
+    if (bytes.length % 2 || bytes.length === 0) throw new ParseError('mailbox name is not valid modified UTF-7');
     return Buffer.from(bytes).swap16().toString('utf16le');
   });
+  if (LONE_SURROGATE.test(name)) throw new ParseError('mailbox name is not well-formed UTF-16 (a lone surrogate)');
+  if (encodeMailboxName(name) !== wire) throw new ParseError('mailbox name is not in canonical modified UTF-7');
+  return name;
 }
 
 /**
  * The name (or LIST pattern) a client sent → the store's Unicode name. `text` is the argument as
  * read: modified UTF-7 in rev1, already-decoded UTF-8 in rev2.
  */
-export const mailboxFromWire = (text: string, utf8: boolean): string => (utf8 ? text : decodeMailboxName(text));
+export function mailboxFromWire(text: string, utf8: boolean): string {
+  if (!utf8) return decodeMailboxName(text);
+  // what invalid UTF-8 decoded to: every bad sequence is the same U+FFFD
+  if (text.includes('\uFFFD')) throw new ParseError('mailbox name is not valid UTF-8');
+  return text;
+}
 
 /**
  * A mailbox name as an IMAP string, in the session's latin1 wire form (one char per byte). UTF-8
