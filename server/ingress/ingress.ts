@@ -7,7 +7,6 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
 import { StoreFullError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailStore } from '../../storage/types.ts';
-import { readAll } from '../../storage/read-all.ts';
 import type { UserDirectory } from '../users/index.ts';
 import { LISTEN_BACKLOG } from '../listeners.ts';
 import { greetInstantly } from './instant-greeting.ts';
@@ -107,9 +106,26 @@ function createListener(protocol: 'smtp' | 'lmtp', o: IngressOptions): SMTPServe
   return server;
 }
 
+/**
+ * The message, or undefined once it outgrows `limit`: from then on its bytes are counted and
+ * dropped as they stream past. DATA over --max-message-size was buffered whole before the 552
+ * (smtp-server only says so at the end): a client could make the server hold any size it sent.
+ */
+async function readWithin(stream: SMTPServerDataStream, limit: number): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) parts.push(chunk);
+    else parts.length = 0;
+  }
+  return size <= limit ? Buffer.concat(parts, size) : undefined;
+}
+
 async function deliver(protocol: 'smtp' | 'lmtp', stream: SMTPServerDataStream, session: SMTPServerSession, o: IngressOptions): Promise<void> {
-  const body = await readAll(stream);
+  const body = await readWithin(stream, o.maxMessageSize);
   if (stream.sizeExceeded) return; // smtp-server answers 552 itself (rejectOversized)
+  if (!body) throw smtpError(552, '5.3.4 message exceeds fixed maximum message size');
   const recipients = [...new Set(session.envelope.rcptTo.map((r) => o.users.canonical(r.address)))];
   const raw = finalDeliveryMessage(body, {
     mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
