@@ -7,6 +7,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { OverloadedError, type Governor, type Logger, type Protocol } from '../../protocol/session-context.ts';
 import { StoreFullError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailStore } from '../../storage/types.ts';
+import { readAll } from '../../storage/read-all.ts';
 import type { UserDirectory } from '../users/index.ts';
 import { LISTEN_BACKLOG } from '../listeners.ts';
 import { greetInstantly } from './instant-greeting.ts';

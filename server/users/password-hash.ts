@@ -17,6 +17,11 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${DEFAULT.N}$${DEFAULT.r}$${DEFAULT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/** A hash with today's parameters that no password matches (random salt and key). */
+export function unmatchableHash(): string {
+  return `scrypt$${DEFAULT.N}$${DEFAULT.r}$${DEFAULT.p}$${randomBytes(16).toString('base64')}$${randomBytes(KEYLEN).toString('base64')}`;
+}
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;

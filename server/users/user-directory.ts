@@ -9,8 +9,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { OverloadedError, type Authenticator } from '../../protocol/session-context.ts';
 import { accountName, canonicalUserName, isAccountName } from '../../storage/user-names.ts';
-import { verifyPassword } from './password-hash.ts';
+import { unmatchableHash, verifyPassword } from './password-hash.ts';
 import { readUsersFile, usersFileStamp, type UserRecord } from './users-file.ts';
+
+/** Checked for names that have no account. */
+const UNKNOWN_USER_HASH = unmatchableHash();
 
 /** A small bounded lane for scrypt work. */
 class HashLane {
@@ -176,7 +179,13 @@ export class UserDirectory implements Authenticator {
 
   async verify(user: string, password: string): Promise<string | undefined> {
     const name = canonicalUserName(user);
-    if (!password || !this.autoCreated(name)) return undefined;
+    if (!password) return undefined;
+    if (!this.autoCreated(name)) {
+      // The same scrypt, in the same lane, as a wrong password: an unknown name answered ~35 ms
+      // sooner (250 vs 285 ms), which told a guesser which accounts exist.
+      await this.lane.run(() => verifyPassword(password, UNKNOWN_USER_HASH));
+      return undefined;
+    }
     const stored = this.storedHash(name);
     if (!stored) return undefined;
     if (stored === ANY_PASSWORD) return name;
