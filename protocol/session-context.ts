@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { MailStore } from '../storage/types.ts';
+import type { LoginGuard } from './login-guard.ts';
 import type { PlaintextLogin } from './transport-security.ts';
 
 export type Protocol = 'pop3' | 'imap' | 'smtp' | 'lmtp';
@@ -68,6 +69,8 @@ export interface SessionContext {
   readonly auth: Authenticator;
   readonly governor: Governor;
   readonly log: Logger;
+  /** Failed logins: the pause before answering one, refusals for an address that keeps guessing. */
+  readonly logins: LoginGuard;
   /** Name sent in greetings and IMPLEMENTATION. */
   readonly serverName: string;
   /** Largest message accepted (APPEND, SMTP SIZE), octets. */

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { handlePop3Connection } from '../protocol/pop3/index.ts';
+import { LoginGuard } from '../protocol/login-guard.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
 import type { PlaintextLogin } from '../protocol/transport-security.ts';
 import { openStore, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
@@ -197,6 +198,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   });
   const ctx: SessionContext = {
     store,
+    logins: new LoginGuard(),
     auth: {
       async verify(user, password) {
         const t0 = performance.now();

@@ -14,6 +14,8 @@ import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts
 import type { SelectedMailbox } from './selected-mailbox.ts';
 
 const MAX_BAD_COMMANDS = 20;
+/** Failed logins on one connection before it is closed (it could guess on for ever otherwise). */
+const MAX_AUTH_FAILURES = 3;
 const AUTHENTICATED_IDLE_MS = 30 * 60_000;
 /** A command line (Dovecot's imap_max_line_length is the same). */
 const MAX_LINE = 64 * 1024;
@@ -50,6 +52,7 @@ export class ImapSession {
   private lineWaiter: ((line: string | undefined) => void) | undefined;
   private updateWaiter: (() => void) | undefined;
   private badCommands = 0;
+  private authFailures = 0;
   private sessionAdmission: Admitted | undefined;
   private loginAdmission: Admitted | undefined;
   private closed = false;
@@ -323,7 +326,15 @@ export class ImapSession {
     if (this.badCommands >= MAX_BAD_COMMANDS) {
       this.send('* BYE too many bad commands');
       this.end();
+    } else if (this.authFailures >= MAX_AUTH_FAILURES) {
+      this.send('* BYE too many failed logins');
+      this.end();
     }
+  }
+
+  /** Counted by LOGIN/AUTHENTICATE; the connection closes after the answer to the last allowed. */
+  loginFailed(): void {
+    this.authFailures++;
   }
 
   private errorReply(cmd: ParsedCommand, err: unknown): string {

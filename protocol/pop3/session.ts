@@ -22,7 +22,6 @@ import { sizeListing, uidlFingerprint, uidlListing } from './listing-cache.ts';
 const MAX_LINE = 1024;
 const MAX_BAD_COMMANDS = 20;
 const MAX_AUTH_FAILURES = 3;
-const AUTH_FAILURE_DELAY_MS = 250;
 /**
  * Back-pressure (invariant 10): reading pauses while this many lines wait to run, or while this
  * much output waits for a client that does not read it (3 MB of pipelined commands with nobody
@@ -278,7 +277,7 @@ export class Pop3Session implements BodyWriter {
     const finish = async (response: string) => {
       if (response === '*') return this.send('-ERR AUTH cancelled');
       const creds = decodeSaslPlain(response === '=' ? '' : response);
-      if (!creds) return this.loginFailed();
+      if (!creds) return this.loginFailed('');
       return this.login(creds.authcid, creds.password, creds.authzid);
     };
     if (initial !== undefined) return finish(initial);
@@ -287,10 +286,13 @@ export class Pop3Session implements BodyWriter {
   }
 
   private async login(user: string, password: string, authzid?: string): Promise<void> {
+    const address = this.remoteAddress;
+    if (!this.ctx.logins.allowed(address)) throw new Pop3Error('-ERR [SYS/TEMP] too many failed logins from your address, try again later');
     const name = await this.ctx.auth.verify(user, password);
     // Gone while the password was checked: take no slot that close() could no longer give back.
     if (this.isClosed) return;
-    if (!name || (authzid && authzid !== user && authzid !== name)) return this.loginFailed();
+    if (!name || (authzid && authzid !== user && authzid !== name)) return this.loginFailed(user);
+    this.ctx.logins.succeeded(address);
     const admission = this.ctx.governor.admitLogin('pop3', name, this.remoteAddress);
     if (admission.refused) {
       throw new Pop3Error(admission.kind === 'limit' ? `-ERR [IN-USE] ${admission.text}` : `-ERR [SYS/TEMP] ${admission.text}`);
@@ -311,9 +313,9 @@ export class Pop3Session implements BodyWriter {
     this.send(`+OK ${live.length} messages`);
   }
 
-  private async loginFailed(): Promise<void> {
+  private async loginFailed(user: string): Promise<void> {
     this.authFailures++;
-    await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS));
+    await this.ctx.logins.failed('pop3', this.remoteAddress, user, this.ctx.log);
     this.send('-ERR [AUTH] invalid user name or password');
     if (this.authFailures >= MAX_AUTH_FAILURES) this.end();
   }

@@ -2,6 +2,7 @@
 // admitting governor and quiet logs — for protocol tests that need to control each collaborator
 // (a failing store, a governor that sheds) without the whole server.
 import net from 'node:net';
+import { LoginGuard, type LoginGuardOptions } from '../../protocol/login-guard.ts';
 import type { Governor, Logger, SessionContext } from '../../protocol/session-context.ts';
 import { openStore, StoreUnavailableError } from '../../storage/index.ts';
 import type { MailStore } from '../../storage/types.ts';
@@ -36,6 +37,7 @@ export async function startHarness(
     analyzer?: (raw: Buffer) => unknown;
     idleTimeoutMs?: number;
     expungeLogKeep?: number;
+    logins?: LoginGuardOptions;
   } = {},
 ): Promise<Harness> {
   const users = opts.users ?? { alice: 'secret' };
@@ -44,6 +46,7 @@ export async function startHarness(
   const store = opts.wrapStore ? opts.wrapStore(inner) : inner;
   const ctx: SessionContext = {
     store,
+    logins: new LoginGuard(opts.logins),
     auth: { verify: async (u, p) => (users[u.toLowerCase()] === p ? u.toLowerCase() : undefined) },
     governor: opts.governor ?? admitAll,
     log: { ...quietLog, lines: [] } as Logger,

@@ -1,11 +1,9 @@
-// LOGIN and AUTHENTICATE PLAIN (RFC 4959 SASL-IR). Failures are answered after a short pause and
-// with AUTHENTICATIONFAILED; the governor may refuse a correct login with UNAVAILABLE or LIMIT.
+// LOGIN and AUTHENTICATE PLAIN (RFC 4959 SASL-IR). Failures are answered after the login guard's
+// pause and with AUTHENTICATIONFAILED; the governor may refuse a correct login with UNAVAILABLE or LIMIT.
 import { decodeSaslPlain } from '../../sasl/plain.ts';
 import { ImapError, NOT_AUTHENTICATED, type CommandSpec } from '../command.ts';
 import { astring, atom, expectEnd } from '../parser/tokens.ts';
 import type { ImapSession } from '../session.ts';
-
-const FAILURE_DELAY_MS = 250;
 
 /** RFC 3501 6.2.3 / RFC 5530: no password over an unprotected connection unless the policy allows it. */
 function requirePrivacy(s: ImapSession): void {
@@ -15,13 +13,17 @@ function requirePrivacy(s: ImapSession): void {
 }
 
 async function login(s: ImapSession, user: string, password: string, authzid?: string): Promise<string> {
+  const address = s.remoteAddress;
+  if (!s.ctx.logins.allowed(address)) throw new ImapError('NO', 'UNAVAILABLE', 'too many failed logins from your address, try again later');
   const name = await s.ctx.auth.verify(user, password);
   // Gone while the password was checked: take no slot that close() could no longer give back.
   if (s.isClosed) throw new ImapError('BAD', undefined, 'connection closed');
   if (!name || (authzid && authzid !== user && authzid !== name)) {
-    await new Promise((r) => setTimeout(r, FAILURE_DELAY_MS));
+    await s.ctx.logins.failed('imap', address, user, s.ctx.log);
+    s.loginFailed();
     throw new ImapError('NO', 'AUTHENTICATIONFAILED', 'invalid user name or password');
   }
+  s.ctx.logins.succeeded(address);
   const admission = s.ctx.governor.admitLogin('imap', name, s.remoteAddress);
   if (admission.refused) throw new ImapError('NO', admission.kind === 'limit' ? 'LIMIT' : 'UNAVAILABLE', admission.text);
   s.loggedIn(name, admission);
