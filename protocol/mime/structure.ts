@@ -90,8 +90,12 @@ interface Budget {
   parts: number;
 }
 
-/** Offsets of the parts between boundary lines: [start, end) of each part, header included. */
-function splitMultipart(raw: Buffer, start: number, end: number, boundary: string): [number, number][] {
+/**
+ * Offsets of the parts between boundary lines: [start, end) of each part, header included. At most
+ * `max`: the last one then runs to the end, the remaining parts inside it as opaque bytes (200k
+ * sibling parts made a 15 MB BODYSTRUCTURE; the message is still stored whole and readable).
+ */
+function splitMultipart(raw: Buffer, start: number, end: number, boundary: string, max: number): [number, number][] {
   const delim = Buffer.from('--' + boundary, 'latin1');
   const out: [number, number][] = [];
   let partStart = -1;
@@ -123,6 +127,10 @@ function splitMultipart(raw: Buffer, start: number, end: number, boundary: strin
     if (closing) return out;
     const nl = raw.indexOf(0x0a, eol);
     partStart = nl < 0 || nl >= end ? end : nl + 1;
+    if (out.length === max - 1) {
+      out.push([partStart, end]);
+      return out;
+    }
     pos = partStart;
   }
   // no closing delimiter: the last part runs to the end
@@ -169,7 +177,7 @@ function parsePart(raw: Buffer, start: number, end: number, defaultType: [string
   const deeper = depth < MAX_DEPTH && budget.parts < MAX_PARTS;
   if (t === 'multipart') {
     const boundary = param(params, 'boundary');
-    const ranges = boundary && deeper ? splitMultipart(raw, part.b, end, boundary) : [];
+    const ranges = boundary && deeper ? splitMultipart(raw, part.b, end, boundary, MAX_PARTS - budget.parts) : [];
     if (ranges.length > 0) {
       const childDefault: [string, string] = st === 'digest' ? ['message', 'rfc822'] : ['text', 'plain'];
       part.parts = ranges.map(([s, e]) => parsePart(raw, s, e, childDefault, depth + 1, budget));

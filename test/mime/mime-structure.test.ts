@@ -142,3 +142,18 @@ describe('MIME analysis', () => {
     );
   });
 });
+
+describe('MIME structure limits', () => {
+  it('caps the parts of a message with 200,000 siblings and keeps every byte in the last one', () => {
+    const n = 200_000;
+    const part = '--b\r\nContent-Type: text/plain\r\n\r\nx\r\n';
+    const raw = Buffer.from(`Content-Type: multipart/mixed; boundary="b"\r\n\r\n${part.repeat(n)}--b--\r\n`);
+    const summary = analyzeMessage(raw);
+    const parts = summary.root.parts!;
+    expect(parts.length).toBeLessThanOrEqual(2000);
+    expect(parts.at(-1)!.e).toBe(raw.length);
+    const bs = formatBodyStructure(summary, true);
+    // 15 MB before
+    expect(bs.length).toBeLessThan(400_000);
+  });
+});
