@@ -71,6 +71,15 @@ function fail(err: unknown): never {
 // directory is also made 0700, which is all an embedding process gets: umask is process-wide).
 process.umask(0o077);
 
+/** NAME as the account it names (storage/user-names.ts), or the CLI's error and exit. */
+function account(given: string): string {
+  try {
+    return accountName(given);
+  } catch (err) {
+    fail(err);
+  }
+}
+
 const program = new Command('tegami')
   .description('POP3 + IMAP mail store with SMTP/LMTP ingress over LevelDB')
   .version(packageVersion(), '-V, --version', 'print the version')
@@ -181,12 +190,7 @@ user
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--purge', 'also delete all its mailboxes and mail (reclaimed in the background); needs the server stopped')
   .action(async (given: string, o) => {
-    let name: string;
-    try {
-      name = accountName(given);
-    } catch (err) {
-      fail(err);
-    }
+    const name = account(given);
     if (o.purge) {
       const store = await openStore({ path: join(resolve(o.data), 'mail') }).catch(fail);
       try {
@@ -215,12 +219,7 @@ program
   .option('--mailbox <name>', 'target mailbox', 'INBOX')
   .option('--min-free-space <size>', 'stop before the disk has less free space than this (as serve does)', size, DEFAULT_MIN_FREE_SPACE)
   .action(async (given: string, file: string, o) => {
-    let name: string;
-    try {
-      name = accountName(given);
-    } catch (err) {
-      fail(err);
-    }
+    const name = account(given);
     const known = await Promise.resolve(userList(resolve(o.data))).catch(fail);
     if (!known.includes(name)) fail(new Error(`no account "${name}" in ${join(resolve(o.data), 'users.json')}: add it first (tegami user add ${name} --data ${o.data})`));
     const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, minFreeBytes: o.minFreeSpace }).catch(fail);
@@ -243,12 +242,7 @@ program
   .option('--data <dir>', 'data directory', DEFAULTS.data)
   .option('--since <when>', 'only mail expunged after this (ISO date, or a duration back from now like 2h)', since)
   .action(async (given: string, o) => {
-    let name: string;
-    try {
-      name = accountName(given);
-    } catch (err) {
-      fail(err);
-    }
+    const name = account(given);
     const store = await openStore({ path: join(resolve(o.data), 'mail'), analyzer: analyzeMessage, retentionMs: Infinity }).catch(fail);
     try {
       const n = await store.undelete(name, o.since ?? 0);
