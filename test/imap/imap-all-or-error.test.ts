@@ -175,6 +175,17 @@ describe('IMAP bad input', () => {
     await c.ended();
   });
 
+  it('answers SEARCH criteria nested beyond reason with BAD (the stack overflowed: NO [SERVERBUG])', async () => {
+    h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
+    const c = await login(h.port);
+    await cmd(c, 's', 'SELECT INBOX');
+    expect((await cmd(c, 'a', `SEARCH ${'NOT '.repeat(16_000)}ALL`)).at(-1)).toMatch(/^a BAD .*nested/);
+    expect((await cmd(c, 'b', `SEARCH ${'OR ALL '.repeat(9_000)}ALL`)).at(-1)).toMatch(/^b BAD .*nested/);
+    expect((await cmd(c, 'c', `SEARCH ${'('.repeat(20_000)}ALL${')'.repeat(20_000)}`)).at(-1)).toMatch(/^c BAD .*nested/);
+    expect((await cmd(c, 'd', `SEARCH ${'NOT '.repeat(50)}ALL`)).at(-1)).toMatch(/^d OK/);
+    c.close();
+  });
+
   it('refuses an APPEND literal over the size limit before reading it', async () => {
     h = await startHarness(handleImapConnection, { analyzer: analyzeMessage });
     const c = await login(h.port);

@@ -34,10 +34,16 @@ const DATE_KEYS: Record<string, [boolean, 'before' | 'on' | 'since']> = {
   SENTBEFORE: [true, 'before'], SENTON: [true, 'on'], SENTSINCE: [true, 'since'],
 };
 
+/**
+ * Nesting (NOT, OR, parentheses) deeper than any client writes. 16,000 NOTs in one 64 KB line overflowed
+ * the stack: a "NO [SERVERBUG]" for bad input, and a recursive evaluation per message after it.
+ */
+const MAX_NESTING = 100;
+
 export class SearchParser {
   private i = 0;
 
-  constructor(private readonly toks: readonly Token[], private readonly charset: string) {}
+  constructor(private readonly toks: readonly Token[], private readonly charset: string, private readonly depth = 0) {}
 
   private next(what: string): Token {
     const t = this.toks[this.i++];
@@ -65,12 +71,10 @@ export class SearchParser {
     return all.length === 1 ? all[0]! : { k: 'and', all };
   }
 
-  private key(): SearchKey {
+  private key(depth = this.depth): SearchKey {
+    if (depth > MAX_NESTING) throw new ParseError(`SEARCH: criteria nested deeper than ${MAX_NESTING}`);
     const t = this.next('search key');
-    if (t.t === 'list') {
-      const inner = new SearchParser(t.v, this.charset).parseAll();
-      return inner;
-    }
+    if (t.t === 'list') return new SearchParser(t.v, this.charset, depth + 1).parseAll();
     if (t.t !== 'atom') throw new ParseError('SEARCH: expected a search key');
     const name = t.v.toUpperCase();
     if (FLAG_KEYS[name]) return { k: 'flag', flag: FLAG_KEYS[name][0], has: FLAG_KEYS[name][1] };
@@ -97,8 +101,8 @@ export class SearchParser {
         return { k: 'text', key: { kind: 'header', field, value: this.string('header value') } };
       }
       case 'UID': return { k: 'uid', set: parseSequenceSet(this.string('UID set')) };
-      case 'NOT': return { k: 'not', a: this.key() };
-      case 'OR': return { k: 'or', a: this.key(), b: this.key() };
+      case 'NOT': return { k: 'not', a: this.key(depth + 1) };
+      case 'OR': return { k: 'or', a: this.key(depth + 1), b: this.key(depth + 1) };
       case 'MODSEQ': {
         // MODSEQ [entry-name entry-type] n
         if (this.toks[this.i]?.t === 'string') this.i += 2;
