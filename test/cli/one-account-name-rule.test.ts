@@ -23,7 +23,7 @@ describe('one account name rule', () => {
     expect(r.stderr).toMatch(/invalid user name "alice@evil\.example"/);
     expect(readUsersFile(data).users.alice!.password).toBe(before);
     expect(Object.keys(readUsersFile(data).users)).toEqual(['alice']);
-  });
+  }, 60_000);
 
   it('user del Alice --purge purges alice and her mail', async () => {
     const data = mkdtempSync(join(tmpdir(), 'tegami-names-'));
@@ -41,7 +41,7 @@ describe('one account name rule', () => {
       await store.close();
     }
     expect(readUsersFile(data).users).toEqual({});
-  });
+  }, 60_000);
 
   it('keeps the data directory and the LevelDB files private to their owner', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'tegami-perm-')), 'data');
@@ -54,5 +54,5 @@ describe('one account name rule', () => {
     } finally {
       await server.stop();
     }
-  });
+  }, 60_000);
 });
