@@ -2,7 +2,14 @@
 // once a client has enabled IMAP4rev2 (RFC 9051 5.1: no modified UTF-7, "&" is just a character).
 // The store keeps Unicode either way, so one mailbox has both spellings.
 import { imapString } from '../mime/imap-string.ts';
-import { ParseError } from './parser/tokens.ts';
+
+/**
+ * A name that is not well-formed: no mailbox can have it. Answered NO, as Dovecot does (a SELECT of
+ * it is NONEXISTENT, a CREATE of it CANNOT), and a LIST pattern with it matches nothing.
+ */
+export class MailboxNameError extends Error {
+  override name = 'MailboxNameError';
+}
 
 /** A lone UTF-16 surrogate: no character, and UTF-8 storage turns every one into the same U+FFFD. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -37,11 +44,11 @@ export function decodeMailboxName(wire: string): string {
   const name = wire.replace(/&([^-]*)-/g, (_m, b64: string) => {
     if (b64 === '') return '&';
     const bytes = Buffer.from(b64.replace(/,/g, '/'), 'base64');
-    if (bytes.length % 2 || bytes.length === 0) throw new ParseError('mailbox name is not valid modified UTF-7');
+    if (bytes.length % 2 || bytes.length === 0) throw new MailboxNameError('mailbox name is not valid modified UTF-7');
     return Buffer.from(bytes).swap16().toString('utf16le');
   });
-  if (LONE_SURROGATE.test(name)) throw new ParseError('mailbox name is not well-formed UTF-16 (a lone surrogate)');
-  if (encodeMailboxName(name) !== wire) throw new ParseError('mailbox name is not in canonical modified UTF-7');
+  if (LONE_SURROGATE.test(name)) throw new MailboxNameError('mailbox name is not well-formed UTF-16 (a lone surrogate)');
+  if (encodeMailboxName(name) !== wire) throw new MailboxNameError('mailbox name is not in canonical modified UTF-7');
   return name;
 }
 
@@ -52,7 +59,7 @@ export function decodeMailboxName(wire: string): string {
 export function mailboxFromWire(text: string, utf8: boolean): string {
   if (!utf8) return decodeMailboxName(text);
   // what invalid UTF-8 decoded to: every bad sequence is the same U+FFFD
-  if (text.includes('\uFFFD')) throw new ParseError('mailbox name is not valid UTF-8');
+  if (text.includes('\uFFFD')) throw new MailboxNameError('mailbox name is not valid UTF-8');
   return text;
 }
 

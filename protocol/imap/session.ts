@@ -9,6 +9,7 @@ import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts
 import { EXPUNGED_TEXT, ImapError, type SessionState } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { hangUp } from '../hang-up.ts';
+import { MailboxNameError } from './mailbox-name.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
 import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
 import type { SelectedMailbox } from './selected-mailbox.ts';
@@ -341,6 +342,7 @@ export class ImapSession {
     const t = cmd.tag;
     if (err instanceof ImapError) return err.render(t);
     if (err instanceof ParseError) return `${t} BAD ${err.message}`;
+    if (err instanceof MailboxNameError) return `${t} NO [${/^(CREATE|RENAME)$/.test(cmd.name) ? 'CANNOT' : 'NONEXISTENT'}] ${err.message}`;
     if (err instanceof OverloadedError) return `${t} NO [UNAVAILABLE] server busy, try again later`;
     // RFC 5530 3: OVERQUOTA is "the user would be over quota after the operation", and a server
     // without the QUOTA extension may send it ("there is a quota, but the client cannot find out

@@ -1,11 +1,11 @@
 // A mailbox name on the wire maps to exactly one name in the store, and back: names that are not
 // well-formed (lone UTF-16 surrogates, invalid or non-canonical modified UTF-7, invalid UTF-8) are
-// refused with BAD instead of being folded into U+FFFD, where two acknowledged mailboxes became one.
+// refused with NO instead of being folded into U+FFFD, where two acknowledged mailboxes became one.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handleImapConnection } from '../../protocol/imap/index.ts';
-import { decodeMailboxName, encodeMailboxName, mailboxFromWire } from '../../protocol/imap/mailbox-name.ts';
-import { ParseError } from '../../protocol/imap/parser/tokens.ts';
+import { decodeMailboxName, encodeMailboxName, MailboxNameError, mailboxFromWire } from '../../protocol/imap/mailbox-name.ts';
+
 import { LineClient } from '../helpers/line-client.ts';
 import { startHarness, type Harness } from '../helpers/protocol-harness.ts';
 
@@ -22,7 +22,7 @@ const decodeOrUndefined = (wire: string): string | undefined => {
   try {
     return decodeMailboxName(wire);
   } catch (err) {
-    if (!(err instanceof ParseError)) throw err;
+    if (!(err instanceof MailboxNameError)) throw err;
     return undefined;
   }
 };
@@ -33,15 +33,16 @@ describe('mailbox names', () => {
     const c = await LineClient.connect(h.port);
     await c.line();
     expect(await c.command('a LOGIN alice secret')).toMatch(/^a OK/);
-    expect(await c.command('b CREATE "&2AA-"')).toMatch(/^b BAD .*surrogate/);
-    expect(await c.command('c CREATE "&2AE-"')).toMatch(/^c BAD .*surrogate/);
-    expect(await c.command('d CREATE "&AGE-"')).toMatch(/^d BAD .*canonical/);
+    expect(await c.command('b CREATE "&2AA-"')).toMatch(/^b NO \[CANNOT\] .*surrogate/);
+    expect(await c.command('c CREATE "&2AE-"')).toMatch(/^c NO \[CANNOT\] .*surrogate/);
+    expect(await c.command('d CREATE "&AGE-"')).toMatch(/^d NO \[CANNOT\] .*canonical/);
+    expect(await c.command('d2 SELECT "&2AA-"')).toMatch(/^d2 NO \[NONEXISTENT\]/);
     expect(await c.command('e CREATE "&2D3cAA-"')).toMatch(/^e OK/); // 𝀀: a surrogate pair is fine
     expect(await c.command('f CREATE "x&APw-"')).toMatch(/^f OK/);
     expect(await c.command('g ENABLE IMAP4rev2')).toMatch(/^\* ENABLED/);
     expect(await c.line()).toMatch(/^g OK/);
     c.write(Buffer.from('h CREATE "bad\xff\xfeutf8"\r\n', 'latin1'));
-    expect(await c.line()).toMatch(/^h BAD .*UTF-8/);
+    expect(await c.line()).toMatch(/^h NO \[CANNOT\] .*UTF-8/);
     c.send('i LIST "" "*"');
     const names = (await c.until((l) => l.startsWith('i '))).filter((l) => l.startsWith('* LIST'));
     expect(names.some((l) => l.endsWith('"x\xc3\xbc"'))).toBe(true); // UTF-8 bytes, read as latin1
@@ -70,6 +71,6 @@ describe('mailbox names', () => {
       }),
       { numRuns: 2000 },
     );
-    for (const lone of ['\uD800', 'a\uDC00b']) expect(() => decodeMailboxName(encodeMailboxName(lone))).toThrow(ParseError);
+    for (const lone of ['\uD800', 'a\uDC00b']) expect(() => decodeMailboxName(encodeMailboxName(lone))).toThrow(MailboxNameError);
   });
 });

@@ -8,7 +8,7 @@ import { DELIMITER, normalizeMailboxName } from '../../../storage/mailbox-names.
 import type { MailboxInfo } from '../../../storage/types.ts';
 import { AUTHENTICATED, type CommandSpec } from '../command.ts';
 import { compileListPattern, type ListPattern } from '../list-pattern.ts';
-import { mailboxFromWire } from '../mailbox-name.ts';
+import { MailboxNameError, mailboxFromWire } from '../mailbox-name.ts';
 import { atom, expectEnd, list, ParseError, type Token } from '../parser/tokens.ts';
 import type { ImapSession } from '../session.ts';
 import { messageTotals, nameText, statusItems, statusLine, wireName, type StatusItem } from './mailbox-commands.ts';
@@ -25,9 +25,18 @@ interface ListRequest {
   lsub: boolean;
 }
 
-/** LIST reference + pattern → a matcher over store names (linear time); INBOX is case-insensitive. */
-const listPattern = (reference: string, pattern: string, utf8: boolean): ListPattern =>
-  compileListPattern(normalizeMailboxName(mailboxFromWire(reference + pattern, utf8)));
+/**
+ * LIST reference + pattern → a matcher over store names (linear time); INBOX is case-insensitive. A
+ * pattern that is not a well-formed name matches nothing.
+ */
+function listPattern(reference: string, pattern: string, utf8: boolean): ListPattern {
+  try {
+    return compileListPattern(normalizeMailboxName(mailboxFromWire(reference + pattern, utf8)));
+  } catch (err) {
+    if (err instanceof MailboxNameError) return { matches: () => false };
+    throw err;
+  }
+}
 
 function parseList(s: ImapSession, args: readonly Token[], lsub: boolean): ListRequest {
   let i = 0;
