@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { seeded } from '../server/chaos/index.ts';
 import { LineClient } from '../test/helpers/line-client.ts';
 import { startServerProcess } from '../test/helpers/server-process.ts';
 import { machineInfo } from './lib/machine.ts';
@@ -37,18 +38,6 @@ export interface FuzzResult {
   startRssMB: number;
   peakRssMB: number;
   wellBehaved: { rounds: number; wrong: string[]; refused: number; maxRoundMs: number };
-}
-
-/** mulberry32: small, seedable, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Valid sessions to mutate: what real clients send, logged in as the fuzz account.
@@ -178,7 +167,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   };
   const protocols: Protocol[] = ['pop3', 'imap', 'smtp', 'lmtp'];
   const workers = Array.from({ length: o.workers }, async (_, w) => {
-    const rand = prng(o.seed * 7919 + w);
+    const rand = seeded(o.seed * 7919 + w);
     while (Date.now() < deadline && !exited) {
       const proto = protocols[Math.floor(rand() * protocols.length)]!;
       const pieces = mutate(rand, SCRIPTS[proto], o.maxSessionBytes ?? 512 * 1024);

@@ -76,7 +76,7 @@ export function parseChaos(spec: string): Partial<ChaosSettings> {
 }
 
 /** mulberry32: a small seedable generator, good enough to draw failures reproducibly. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
