@@ -23,9 +23,9 @@ function countingGovernor(): Governor & { open: number } {
     admitSession: () => {
       g.open++;
       let released = false;
-      return { refused: false as const, started() {}, release: () => { if (!released) { released = true; g.open--; } } };
+      return { refused: false as const, started() {}, active() {}, release: () => { if (!released) { released = true; g.open--; } } };
     },
-    admitLogin: () => ({ refused: false as const, started() {}, release() {} }),
+    admitLogin: () => ({ refused: false as const, started() {}, active() {}, release() {} }),
     heavy: <T>(_p: unknown, _u: unknown, _c: unknown, work: () => Promise<T>) => work(),
   };
   return g;
