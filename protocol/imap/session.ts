@@ -13,10 +13,9 @@ import { MailboxNameError } from './mailbox-name.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
 import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
 import type { SelectedMailbox } from './selected-mailbox.ts';
+import { socketDrained } from '../socket-drain.ts';
+import { MAX_AUTH_FAILURES, MAX_BAD_COMMANDS } from '../session-limits.ts';
 
-const MAX_BAD_COMMANDS = 20;
-/** Failed logins on one connection before it is closed (it could guess on for ever otherwise). */
-const MAX_AUTH_FAILURES = 3;
 const AUTHENTICATED_IDLE_MS = 30 * 60_000;
 /** A command line (Dovecot's imap_max_line_length is the same). */
 const MAX_LINE = 64 * 1024;
@@ -422,16 +421,7 @@ export class ImapSession {
   }
 
   drained(): Promise<void> {
-    if (this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return socketDrained(this.socket);
   }
 
   get isClosed(): boolean {

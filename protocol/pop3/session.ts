@@ -18,10 +18,10 @@ import { decodeSaslPlain } from '../sasl/plain.ts';
 import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
 import { sizeListing, uidlFingerprint, uidlListing } from './listing-cache.ts';
+import { socketDrained } from '../socket-drain.ts';
+import { MAX_AUTH_FAILURES, MAX_BAD_COMMANDS } from '../session-limits.ts';
 
 const MAX_LINE = 1024;
-const MAX_BAD_COMMANDS = 20;
-const MAX_AUTH_FAILURES = 3;
 /**
  * Back-pressure (invariant 10): reading pauses while this many lines wait to run, or while this
  * much output waits for a client that does not read it (3 MB of pipelined commands with nobody
@@ -467,16 +467,7 @@ export class Pop3Session implements BodyWriter {
   }
 
   drained(): Promise<void> {
-    if (this.socket.destroyed || !this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    return socketDrained(this.socket);
   }
 
   /** An answer that failed after its first line cannot be finished: cut the connection. */
