@@ -13,6 +13,7 @@ import { MailboxNameError } from './mailbox-name.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
 import { ParseError, parseCommand, type ParsedCommand } from './parser/tokens.ts';
 import type { SelectedMailbox } from './selected-mailbox.ts';
+import { listenToSession } from '../session-socket.ts';
 import { socketDrained } from '../socket-drain.ts';
 import { MAX_AUTH_FAILURES, MAX_BAD_COMMANDS } from '../session-limits.ts';
 
@@ -96,20 +97,20 @@ export class ImapSession {
   }
 
   private listen(s: Socket): void {
-    s.on('error', () => this.close());
-    s.on('close', () => {
-      this.close();
-      // The slots are held until the socket is really gone, not when the goodbye is said.
-      this.loginAdmission?.release();
-      this.sessionAdmission?.release();
-      this.loginAdmission = this.sessionAdmission = undefined;
+    listenToSession(s, this.ctx.idleTimeoutMs, {
+      gone: () => this.close(),
+      releaseSlots: () => {
+        this.loginAdmission?.release();
+        this.sessionAdmission?.release();
+        this.loginAdmission = this.sessionAdmission = undefined;
+      },
+      drained: () => this.flow(),
+      idle: () => {
+        this.send('* BYE idle for too long, closing');
+        this.end();
+      },
+      data: (d: Buffer) => this.feed(d),
     });
-    s.on('drain', () => this.flow());
-    s.setTimeout(this.ctx.idleTimeoutMs, () => {
-      this.send('* BYE idle for too long, closing');
-      this.end();
-    });
-    s.on('data', (d: Buffer) => this.feed(d));
   }
 
   /** TLS is on: the connection is encrypted (STARTTLS done, or an IMAPS port). */

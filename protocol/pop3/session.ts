@@ -18,6 +18,7 @@ import { decodeSaslPlain } from '../sasl/plain.ts';
 import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
 import { sizeListing, uidlFingerprint, uidlListing } from './listing-cache.ts';
+import { listenToSession } from '../session-socket.ts';
 import { socketDrained } from '../socket-drain.ts';
 import { MAX_AUTH_FAILURES, MAX_BAD_COMMANDS } from '../session-limits.ts';
 
@@ -84,20 +85,20 @@ export class Pop3Session implements BodyWriter {
   }
 
   private listen(s: Socket): void {
-    s.on('error', () => this.close());
-    s.on('close', () => {
-      this.close();
-      // The slots are held until the socket is really gone, not when the goodbye is said.
-      this.loginAdmission?.release();
-      this.sessionAdmission?.release();
-      this.loginAdmission = this.sessionAdmission = undefined;
+    listenToSession(s, this.ctx.idleTimeoutMs, {
+      gone: () => this.close(),
+      releaseSlots: () => {
+        this.loginAdmission?.release();
+        this.sessionAdmission?.release();
+        this.loginAdmission = this.sessionAdmission = undefined;
+      },
+      drained: () => this.flow(),
+      idle: () => {
+        this.send('-ERR autologout: idle for too long');
+        this.end();
+      },
+      data: (d: Buffer) => this.onData(d),
     });
-    s.on('drain', () => this.flow());
-    s.setTimeout(this.ctx.idleTimeoutMs, () => {
-      this.send('-ERR autologout: idle for too long');
-      this.end();
-    });
-    s.on('data', (d: Buffer) => this.onData(d));
   }
 
   /** Splits what was read into lines, as many as the queue has room for. */
