@@ -132,6 +132,7 @@ program
       storeRecovery: o.storeGiveUp === undefined ? undefined : { giveUpAfterMs: o.storeGiveUp },
       drainMs: 10_000,
       smtpGreetingDelay: true,
+      guardLogins: true,
       tls: o.tlsCert ? { certFile: resolve(o.tlsCert), keyFile: resolve(o.tlsKey) } : true,
       imapsPort: o.imapsPort,
       pop3sPort: o.pop3sPort,

@@ -23,6 +23,9 @@ import { TlsCertificates, type TlsSource } from './tls/index.ts';
 import { Metrics, startMetricsServer, timedStore } from './metrics/index.ts';
 import { UserDirectory } from './users/index.ts';
 
+/** An embedded server's login guard: failures are logged, never slowed or refused. */
+const NO_LOGIN_PAUSES = { baseDelayMs: 0, maxDelayMs: 0, refuseAfter: Number.POSITIVE_INFINITY };
+
 export interface ServerOptions {
   /** Data directory: LevelDB in DIR/mail, users in DIR/users.json. Without it the store lives in memory. */
   dataDir?: string;
@@ -61,6 +64,13 @@ export interface ServerOptions {
    * `tegami serve` turns it on.
    */
   smtpGreetingDelay?: boolean;
+  /**
+   * Slow failed logins per address and account and refuse an address that keeps failing
+   * (protocol/login-guard.ts). Off for an embedded server — a test suite's own wrong-password tests
+   * from 127.0.0.1 would be slowed to 5 s and then refused; failures are still logged. `tegami
+   * serve` turns it on.
+   */
+  guardLogins?: boolean;
   logLevel?: LogLevel;
   /** Largest message accepted over SMTP/LMTP/APPEND, octets (default 50 MB). */
   maxMessageSize?: number;
@@ -198,7 +208,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   });
   const ctx: SessionContext = {
     store,
-    logins: new LoginGuard(),
+    logins: new LoginGuard(opts.guardLogins ? {} : NO_LOGIN_PAUSES),
     auth: {
       async verify(user, password) {
         const t0 = performance.now();
