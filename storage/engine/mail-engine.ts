@@ -20,6 +20,7 @@ import { MailboxIndex } from './mailbox-index.ts';
 import { Reclaimer } from './reclaimer.ts';
 import type { Counters, MailboxRecord, ReclaimItem } from './records.ts';
 import { inSlices } from './slices.ts';
+import { accountName, InvalidUserNameError, isAccountName } from '../user-names.ts';
 
 export interface EngineOptions {
   analyzer?: MessageAnalyzer;
@@ -93,6 +94,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   // ---- accounts and mailboxes -------------------------------------------------------------
 
   private async account(user: string): Promise<Account> {
+    // Accounts are created under names that follow the rule (ensureUser), so any other spelling —
+    // `Alice`, `alice@example.org` — names no account here: callers map addresses and logins to the
+    // account first (storage/user-names.ts), and a caller that forgot cannot reach or shadow one.
+    if (!isAccountName(user)) throw new UnknownUserError(user);
     const have = this.accounts.get(user);
     if (have) return have;
     let p = this.loading.get(user);
@@ -146,6 +151,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async ensureUser(user: string): Promise<void> {
+    // `Alice` or `alice@example.org` is refused (InvalidUserNameError) instead of creating a second
+    // account beside `alice` that every login and delivery would miss
+    const name = accountName(user);
+    if (name !== user) throw new InvalidUserNameError(`"${user}" is not an account name; the account is "${name}"`);
     try {
       await this.account(user);
       return;

@@ -2,6 +2,7 @@
 // over the memory backend. The restart tests run on the durable ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
+import { InvalidUserNameError } from '../../storage/user-names.ts';
 import { readAll } from '../../storage/read-all.ts';
 import { backends, durableBackends, removeTempDirs, type BackendUnderTest } from './backends.ts';
 
@@ -20,6 +21,20 @@ describe.each(backends)('$name store', ({ make }) => {
     expect(boxes.map((b) => b.name)).toEqual(['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
     expect(boxes.find((b) => b.name === 'Trash')?.specialUse).toBe('\\Trash');
     await expect(store.snapshot('bob', 'INBOX')).rejects.toBeInstanceOf(UnknownUserError);
+    await store.close();
+  });
+
+  it('names an account one way: another spelling neither creates a second account nor reaches the first', async () => {
+    const store = await make().open();
+    await store.ensureUser('alice');
+    await store.append('alice', 'INBOX', msg('for alice'));
+    for (const other of ['Alice', 'alice@example.org', 'ALICE@Example.ORG', 'al ice']) {
+      await expect(store.ensureUser(other)).rejects.toBeInstanceOf(InvalidUserNameError);
+      await expect(store.snapshot(other, 'INBOX')).rejects.toBeInstanceOf(UnknownUserError);
+      await expect(store.append(other, 'INBOX', msg('misrouted'))).rejects.toBeInstanceOf(UnknownUserError);
+    }
+    expect(await store.listUsers()).toEqual(['alice']);
+    expect((await store.snapshot('alice', 'INBOX')).messages).toHaveLength(1);
     await store.close();
   });
 
