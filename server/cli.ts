@@ -91,6 +91,7 @@ program
   .option('--data <dir>', 'data directory (LevelDB store and users file)', DEFAULTS.data)
   .option('--memory', 'keep everything in memory (nothing is written to disk)')
   .option('--store <url>', 'keep the mail in PostgreSQL (postgres://user:password@host/db); users stay in --data')
+  .option('--shard-map <file>', 'keep the mail in several PostgreSQL clusters, each account in one, as this JSON file says (re-read when it changes); users stay in --data')
   .option('--host <host>', 'address to listen on', DEFAULTS.host)
   .option('--pop3-port <n>', 'POP3 port (0 = any free port)', port, DEFAULTS.pop3)
   .option('--imap-port <n>', 'IMAP port', port, DEFAULTS.imap)
@@ -113,9 +114,11 @@ program
   .action(async (o) => {
     if (o.httpApi && o.metricsPort === undefined) fail(new Error('--http-api is served on the metrics port: give --metrics-port N too'));
     if (!o.tlsCert !== !o.tlsKey) fail(new Error('--tls-cert and --tls-key go together'));
+    if (o.shardMap && (o.store || o.memory)) fail(new Error('--shard-map names the stores itself: leave out --store and --memory'));
     const opts: ServerOptions = {
       dataDir: o.memory ? undefined : resolve(o.data),
       store: o.store,
+      shardMap: o.shardMap === undefined ? undefined : resolve(o.shardMap),
       host: o.host,
       pop3Port: o.pop3Port,
       imapPort: o.imapPort,

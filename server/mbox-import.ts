@@ -47,7 +47,7 @@ async function alreadyThere(store: MailStore, user: string, mailbox: string): Pr
   if (!box) return seen;
   for (const m of (await store.snapshot(user, mailbox)).messages) {
     seen.add(`uidl ${m.uidl}`);
-    const id = messageIdOf(await readAll(store.readBody(m.bodyId, 0, HEAD_BYTES)));
+    const id = messageIdOf(await readAll(store.readBody(m.bodyId, 0, HEAD_BYTES, user)));
     if (id) seen.add(`id ${id}`);
   }
   return seen;

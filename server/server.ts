@@ -34,6 +34,11 @@ export interface ServerOptions {
    * PostgreSQL"); users still live in dataDir's users.json, or in memory without a dataDir.
    */
   store?: string;
+  /**
+   * The mail in several PostgreSQL clusters, each account in one: the shard map file (README
+   * "Sharding by account"), re-read when it changes. Instead of `store`; users as with `store`.
+   */
+  shardMap?: string;
   host?: string;
   /** 0 (the default) picks a free port. */
   pop3Port?: number;
@@ -176,7 +181,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   // Mail and password hashes: nobody else on the machine may list or read them.
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'mail'), { recursive: true, mode: 0o700 });
   const inner = await openStore({
-    ...(opts.store ? { url: opts.store } : opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
+    ...(opts.shardMap ? { shardMap: opts.shardMap } : opts.store ? { url: opts.store } : opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
+    onShardMapError: (err) => log.error({ err }, 'shard map not used; the last good one stays in force'),
+    onShardMapReload: (clusters) => log.info({ clusters }, 'shard map reloaded'),
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
     retentionMs: opts.retentionMs,

@@ -26,11 +26,11 @@ export function interceptStore(inner: MailStore, hooks: StoreHooks): MailStore {
     watch: inner.watch.bind(inner),
     stats: inner.stats.bind(inner),
     close: inner.close.bind(inner),
-    async *readBody(bodyId: string, start?: number, end?: number) {
+    async *readBody(bodyId: string, start?: number, end?: number, account?: string) {
       const t0 = performance.now();
-      await hooks.before?.('read', 'readBody', [bodyId, start, end]);
+      await hooks.before?.('read', 'readBody', [bodyId, start, end, account]);
       let first = true;
-      for await (const chunk of inner.readBody(bodyId, start, end)) {
+      for await (const chunk of inner.readBody(bodyId, start, end, account)) {
         if (first) {
           first = false;
           hooks.after?.('readBody', performance.now() - t0);

@@ -9,6 +9,7 @@ import { LevelBackend } from './level/level-backend.ts';
 import { RecoveringDb, type RecoveringDbOptions, type StoreHealth } from './level/store-health.ts';
 import { MemoryBackend } from './memory/memory-backend.ts';
 import { PostgresBackend } from './postgres/postgres-backend.ts';
+import { redactedUrl, ShardedStore } from './shards/sharded-store.ts';
 import type { MessageAnalyzer, Store } from './types.ts';
 
 export type * from './types.ts';
@@ -16,6 +17,7 @@ export type { CopyProgress } from './engine/copy-store.ts';
 export * from './errors.ts';
 export { DELIMITER, INBOX, normalizeMailboxName } from './mailbox-names.ts';
 export type { StoreHealth, StoreState } from './level/store-health.ts';
+export { ShardMapError, type ShardMap } from './shards/shard-map.ts';
 
 export interface OpenStoreOptions {
   /** Directory of the LevelDB database. Required unless `memory` is true. */
@@ -24,6 +26,15 @@ export interface OpenStoreOptions {
   memory?: boolean;
   /** A store elsewhere, by URL: `postgres://user:password@host:port/database` (PostgreSQL). */
   url?: string;
+  /**
+   * Several PostgreSQL clusters, each account in one: the shard map file (JSON, README "Sharding by
+   * account"), followed while the store is open. Every cluster of the map must open at start.
+   */
+  shardMap?: string;
+  /** Told when a changed shard map is refused (the last good one stays in force). */
+  onShardMapError?: (err: unknown) => void;
+  /** Told when a changed shard map is in force, with its clusters. */
+  onShardMapReload?: (clusters: string[]) => void;
   analyzer?: MessageAnalyzer;
   /** Asked by the background reclaimer before each step (the governor's background gate). */
   reclaimGate?: () => boolean;
@@ -57,14 +68,23 @@ const ENCODINGS = { keyEncoding: 'utf8', valueEncoding: 'view' } as const;
 const levelDb = (path: string) => classicDb(new Level<string, Uint8Array>(path, { ...ENCODINGS, compression: false }));
 
 export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
-  const { path, memory, url, minFreeBytes, recovery, ...engine } = opts;
+  const { path, memory, url, shardMap, onShardMapError, onShardMapReload, minFreeBytes, recovery, ...engine } = opts;
   const settings = {
     ...engine,
     onBackgroundError: opts.onBackgroundError ?? ((err: unknown) => console.error('tegami: background reclaim step failed, retrying:', err)),
   };
+  const openPostgres = (u: string) => MailEngine.open(new PostgresBackend({ connectionString: postgresUrl(u) }), settings);
   // PostgreSQL's health and free space are the database server's, watched where it runs
+  if (shardMap) {
+    const store = await ShardedStore.open({ file: shardMap }, {
+      openCluster: openPostgres,
+      onError: onShardMapError,
+      onReload: (map) => onShardMapReload?.([...map.clusters.keys()]),
+    });
+    return Object.assign(store, { health: ALWAYS_OK, freeBytes: () => undefined });
+  }
   if (url || memory) {
-    const store = await MailEngine.open(url ? new PostgresBackend({ connectionString: postgresUrl(url) }) : new MemoryBackend(), settings);
+    const store = await (url ? openPostgres(url) : MailEngine.open(new MemoryBackend(), settings));
     return Object.assign(store, { health: ALWAYS_OK, freeBytes: () => undefined });
   }
   if (!path) throw new Error('openStore needs a path, a url or memory: true');
@@ -104,6 +124,6 @@ export async function migrateStore(from: { path: string }, to: { url: string }, 
 
 /** The URL, if it names a store this tegami can open (PostgreSQL); otherwise a clear error. */
 function postgresUrl(url: string): string {
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`unsupported store URL ${url.replace(/:[^:@/]*@/, ':***@')}: expected postgres://…`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`unsupported store URL ${redactedUrl(url)}: expected postgres://…`);
   return url;
 }

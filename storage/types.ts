@@ -161,15 +161,19 @@ export interface MailStore {
   /** Bulk import: many messages in large atomic batches (durable when it resolves). */
   importMessages(user: string, mailbox: string, messages: readonly { raw: RawMessage; opts?: AppendOptions }[]): Promise<void>;
 
-  /** Streams the body bytes [start, end) of a message (whole message by default). */
-  readBody(bodyId: string, start?: number, end?: number): AsyncIterable<Buffer>;
+  /**
+   * Streams the body bytes [start, end) of a message (whole message by default). `account`, here and
+   * in readBodies/readSummary: whose message it is, so that a store sharded by account reads it from
+   * that account's cluster at once (storage/shards/); without it, such a store asks every cluster.
+   */
+  readBody(bodyId: string, start?: number, end?: number, account?: string): AsyncIterable<Buffer>;
   /**
    * Several body ranges in one store round trip, each returned as its chunks in order. A FETCH of
    * many small messages pays one lookup for the lot instead of one per message. Throws
    * MessageGoneError if any body is gone. Meant for ranges of bounded total size.
    */
-  readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]>;
-  readSummary(bodyId: string): Promise<unknown>;
+  readBodies(ranges: readonly BodyRange[], account?: string): Promise<Buffer[][]>;
+  readSummary(bodyId: string, account?: string): Promise<unknown>;
 
   storeFlags(user: string, mailbox: string, uids: readonly number[], mode: FlagMode, flags: readonly string[], opts?: { unchangedSince?: number }): Promise<StoreFlagsResult>;
   /** Removes messages from the live index durably; returns the UIDs that were expunged. */

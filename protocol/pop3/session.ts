@@ -398,14 +398,14 @@ export class Pop3Session implements BodyWriter {
 
   private async retr(arg: string): Promise<void> {
     const { meta } = this.message(arg);
-    await this.heavy('RETR', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId), `+OK ${meta.size} octets`, Infinity));
+    await this.heavy('RETR', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId, undefined, undefined, this.user), `+OK ${meta.size} octets`, Infinity));
   }
 
   private async top(arg: string): Promise<void> {
     const [num, lines, extra] = arg.split(' ');
     if (lines === undefined || extra !== undefined || !/^\d{1,9}$/.test(lines)) throw new Pop3Error('-ERR usage: TOP msg lines');
     const { meta } = this.message(num);
-    await this.heavy('TOP', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId), '+OK top of message follows', Number(lines)));
+    await this.heavy('TOP', () => writeDotStuffed(this, this.ctx.store.readBody(meta.bodyId, undefined, undefined, this.user), '+OK top of message follows', Number(lines)));
   }
 
   private async quit(): Promise<void> {

@@ -49,7 +49,7 @@ export class MailInspector {
   private read(user: string, mailbox: string, meta: MessageMeta): Promise<ReceivedMessage> {
     let p = this.parsed.get(meta);
     if (!p) {
-      p = readAll(this.store.readBody(meta.bodyId)).then((raw) => toReceivedMessage(user, mailbox, meta, raw));
+      p = readAll(this.store.readBody(meta.bodyId, undefined, undefined, user)).then((raw) => toReceivedMessage(user, mailbox, meta, raw));
       this.parsed.set(meta, p);
     }
     return p;

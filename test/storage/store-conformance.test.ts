@@ -1,10 +1,12 @@
 // The storage contract, run against every backend (backends.ts): the engine over LevelDB on disk and
-// over the memory backend. The restart tests run on the durable ones.
+// over the memory backend, and the router over two clusters (sharded-stores.ts). The restart tests
+// run on the durable ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailboxExistsError, MailboxNotFoundError, MessageGoneError, StoreRuleError, UnknownUserError } from '../../storage/index.ts';
 import { InvalidUserNameError } from '../../storage/user-names.ts';
 import { readAll } from '../../storage/read-all.ts';
-import { backends, durableBackends, removeTempDirs, type BackendUnderTest } from './backends.ts';
+import { backends, removeTempDirs, type BackendUnderTest } from './backends.ts';
+import { shardedStores } from './sharded-stores.ts';
 
 const msg = (subject: string, body = 'hello\r\n') =>
   Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
@@ -13,7 +15,10 @@ const collect = readAll;
 
 afterEach(removeTempDirs);
 
-describe.each(backends)('$name store', ({ make }) => {
+const stores = [...backends, ...shardedStores];
+const durableStores = stores.filter((s) => s.durable);
+
+describe.each(stores)('$name store', ({ make }) => {
   it('creates an account with INBOX and the special-use folders', async () => {
     const store = await make().open();
     await store.ensureUser('alice');
@@ -270,7 +275,7 @@ describe.each(backends)('$name store', ({ make }) => {
   });
 });
 
-describe.each(durableBackends)('$name store across restarts', ({ make }) => {
+describe.each(durableStores)('$name store across restarts', ({ make }) => {
   it('keeps UIDVALIDITY, UIDs, UIDLs, flags and the UID counter', async () => {
     const b = make();
     let store = await b.open();
@@ -345,7 +350,7 @@ describe.each(durableBackends)('$name store across restarts', ({ make }) => {
   });
 });
 
-describe.each(backends)('$name store: reclaimer', ({ make }) => {
+describe.each(stores)('$name store: reclaimer', ({ make }) => {
   it('reclaims accounts in turn, so a small backlog is not stuck behind a huge one', async () => {
     let allowedSteps = Infinity;
     const store = await make().open({ reclaimStepKeys: 64, reclaimGate: () => allowedSteps-- > 0 });
@@ -381,7 +386,7 @@ async function heavyAndLight(make: () => BackendUnderTest) {
   return { store, uids: (await store.snapshot('heavy', 'INBOX')).messages.map((m) => m.uid) };
 }
 
-describe.each(backends)('$name store: mass changes', ({ make }) => {
+describe.each(stores)('$name store: mass changes', ({ make }) => {
   it('lets another account\'s delivery through while one account expunges thousands of messages', async () => {
     const { store, uids } = await heavyAndLight(make);
     let expungeDone = false;
@@ -421,7 +426,7 @@ describe.each(backends)('$name store: mass changes', ({ make }) => {
   });
 });
 
-describe.each(backends)('$name store: retention and undelete', ({ make }) => {
+describe.each(stores)('$name store: retention and undelete', ({ make }) => {
   it('keeps expunged messages recoverable during retention and restores them with new UIDs', async () => {
     const store = await make().open({ retentionMs: 60_000 });
     await store.ensureUser('alice');
@@ -455,7 +460,7 @@ describe.each(backends)('$name store: retention and undelete', ({ make }) => {
   });
 });
 
-describe.each(backends)('$name store: subscriptions and \\Recent', ({ make }) => {
+describe.each(stores)('$name store: subscriptions and \\Recent', ({ make }) => {
   it('keeps subscriptions apart from mailboxes: before CREATE and after DELETE', async () => {
     const store = await make().open();
     await store.ensureUser('alice');

@@ -27,8 +27,8 @@ export async function matching(s: ImapSession, key: SearchKey, command: string):
       if (content) {
         try {
           c.content = {
-            raw: await readAll(s.ctx.store.readBody(meta.bodyId)),
-            summary: (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary,
+            raw: await readAll(s.ctx.store.readBody(meta.bodyId, undefined, undefined, s.user)),
+            summary: (await s.ctx.store.readSummary(meta.bodyId, s.user)) as MessageSummary,
           };
         } catch (err) {
           if (err instanceof MessageGoneError) continue;

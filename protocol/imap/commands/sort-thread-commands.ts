@@ -47,7 +47,7 @@ async function fieldsOf(s: ImapSession, indexes: readonly number[]): Promise<Ent
       const index = indexes[k]!;
       const meta = view.messages[index]!;
       try {
-        const summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
+        const summary = (await s.ctx.store.readSummary(meta.bodyId, s.user)) as MessageSummary | undefined;
         const f = summary ? sortFields(summary) : NO_FIELDS;
         if (summary) remember(cache, meta.bodyId, f);
         out[k] = { index, meta, f };

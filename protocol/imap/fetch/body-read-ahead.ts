@@ -29,7 +29,7 @@ export class BodyReadAhead {
   private readonly places = new Map<BodyRange, Place[]>();
 
   /** Plans the reads of `ranges`, which must then be read in this order. */
-  constructor(private readonly store: MailStore, ranges: Iterable<BodyRange>) {
+  constructor(private readonly store: MailStore, ranges: Iterable<BodyRange>, private readonly account?: string) {
     let group: BodyRange[] = [];
     let bytes = 0;
     for (const r of ranges) {
@@ -80,7 +80,7 @@ export class BodyReadAhead {
 
   private start(group: Group): Promise<Buffer[][]> {
     if (!group.read) {
-      group.read = this.store.readBodies(group.segments);
+      group.read = this.store.readBodies(group.segments, this.account);
       // Read early, awaited later: a failure must not count as unhandled in between.
       group.read.catch(() => undefined);
     }

@@ -33,7 +33,7 @@ export interface Prepared {
 export async function prepare(s: ImapSession, seq: number, meta: MessageMeta, items: readonly FetchItem[], withSummary: boolean): Promise<Prepared> {
   const p: Prepared = { seq, meta, fieldBytes: new Map(), binary: new Map(), held: 0 };
   if (withSummary) {
-    p.summary = (await s.ctx.store.readSummary(meta.bodyId)) as MessageSummary | undefined;
+    p.summary = (await s.ctx.store.readSummary(meta.bodyId, s.user)) as MessageSummary | undefined;
     if (!p.summary) throw new MessageGoneError(`no structure for message ${meta.uid}`);
   }
   for (let k = 0; k < items.length; k++) {
@@ -46,7 +46,7 @@ export async function prepare(s: ImapSession, seq: number, meta: MessageMeta, it
     }
     if (item.kind !== 'section' || !p.summary) continue;
     const r = resolveSection(p.summary, item.section);
-    if (r.filter) p.fieldBytes.set(k, filterHeaderFields(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end)), r.filter));
+    if (r.filter) p.fieldBytes.set(k, filterHeaderFields(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end, s.user)), r.filter));
   }
   return p;
 }
@@ -63,6 +63,6 @@ async function binaryContent(s: ImapSession, meta: MessageMeta, summary: Message
     throw new ImapError('NO', 'UNKNOWN-CTE', `cannot decode content-transfer-encoding ${JSON.stringify(r.encoding ?? '').slice(0, 40)} of message ${meta.uid}`);
   }
   if (item.sizeOnly && isIdentityEncoding(r.encoding)) return r.end - r.start;
-  const decoded = decodeTransferEncoding(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end)), r.encoding)!;
+  const decoded = decodeTransferEncoding(await readAll(s.ctx.store.readBody(meta.bodyId, r.start, r.end, s.user)), r.encoding)!;
   return item.sizeOnly ? decoded.length : decoded;
 }

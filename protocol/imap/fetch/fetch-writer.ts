@@ -59,7 +59,7 @@ class ResponseWriter {
       if (piece.end <= piece.start) continue;
       try {
         // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
-        const chunks = ahead ? ahead.read(piece) : this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end);
+        const chunks = ahead ? ahead.read(piece) : this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end, this.s.user);
         let streamed = 0;
         for await (const chunk of chunks) {
           streamed += chunk.length;
@@ -107,7 +107,7 @@ export async function writeMessages(
   let held = 0;
   const write = async () => {
     const rendered = batch.map((p) => render(p, items, withModseq, (m) => view.flagsOf(m)));
-    let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered));
+    let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered), s.user);
     try {
       await ahead.ready();
     } catch (err) {
