@@ -262,12 +262,14 @@ program
   .command('migrate-store')
   .description('copy the mail of a data directory into an empty PostgreSQL database, keeping UIDs, UIDLs and UIDVALIDITY (server stopped)')
   .option('--data <dir>', 'data directory', DEFAULTS.data)
-  .requiredOption('--store <url>', 'the target: postgres://user:password@host/database')
+  .option('--store <url>', 'the target: postgres://user:password@host/database')
+  .option('--shard-map <file>', 'or several clusters: each account goes to the one the map pins it to, else to its newAccounts')
   .action(async (o) => {
+    if (!o.store === !o.shardMap) fail(new Error('give the target: --store URL, or --shard-map FILE'));
     const dir = join(resolve(o.data), 'mail');
     if (!existsSync(dir)) fail(new Error(`no store in ${resolve(o.data)} (expected ${dir})`));
     const t0 = performance.now();
-    const r = await migrateStore({ path: dir }, { url: o.store }).catch(fail);
+    const r = await migrateStore({ path: dir }, o.store ? { url: o.store } : { shardMap: resolve(o.shardMap) }).catch(fail);
     const s = (performance.now() - t0) / 1000;
     process.stdout.write(`copied ${r.accounts} accounts, ${r.messages} messages, ${r.bodies} bodies (${(r.bytes / 1e6).toFixed(1)} MB) in ${s.toFixed(1)} s\n`);
   });

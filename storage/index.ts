@@ -9,6 +9,7 @@ import { LevelBackend } from './level/level-backend.ts';
 import { RecoveringDb, type RecoveringDbOptions, type StoreHealth } from './level/store-health.ts';
 import { MemoryBackend } from './memory/memory-backend.ts';
 import { PostgresBackend } from './postgres/postgres-backend.ts';
+import { readShardMap } from './shards/shard-map.ts';
 import { redactedUrl, ShardedStore } from './shards/sharded-store.ts';
 import type { MessageAnalyzer, Store } from './types.ts';
 
@@ -110,13 +111,32 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
 
 /**
  * Copies the LevelDB store at `path` into the empty store at `url` with every UID, UIDL, UIDVALIDITY
- * and modseq kept (tegami migrate-store; engine/copy-store.ts). Neither may be open elsewhere.
+ * and modseq kept (tegami migrate-store; engine/copy-store.ts). Neither may be open elsewhere. With a
+ * shard map instead, each account goes to the cluster the map pins it to, or to `newAccounts`.
  */
-export async function migrateStore(from: { path: string }, to: { url: string }, onProgress?: (p: CopyProgress) => void): Promise<CopyProgress> {
-  const source = new LevelBackend(levelDb(from.path), true);
-  const target = new PostgresBackend({ connectionString: postgresUrl(to.url) });
+export async function migrateStore(
+  from: { path: string }, to: { url: string } | { shardMap: string }, onProgress?: (p: CopyProgress) => void,
+): Promise<CopyProgress> {
+  if ('url' in to) return copyLevelInto(from.path, to.url, onProgress);
+  const map = readShardMap(to.shardMap);
+  const home = (user: string) => map.accounts.get(user) ?? map.newAccounts;
+  const total: CopyProgress = { accounts: 0, messages: 0, bodies: 0, bytes: 0 };
+  for (const [name, url] of map.clusters) {
+    const before = { ...total };
+    const done = await copyLevelInto(from.path, url, (p) => onProgress?.(sumProgress(before, p)), (user) => home(user) === name);
+    Object.assign(total, sumProgress(before, done));
+  }
+  return total;
+}
+
+const sumProgress = (a: CopyProgress, b: CopyProgress): CopyProgress =>
+  ({ accounts: a.accounts + b.accounts, messages: a.messages + b.messages, bodies: a.bodies + b.bodies, bytes: a.bytes + b.bytes });
+
+async function copyLevelInto(path: string, url: string, onProgress?: (p: CopyProgress) => void, only?: (user: string) => boolean): Promise<CopyProgress> {
+  const source = new LevelBackend(levelDb(path), true);
+  const target = new PostgresBackend({ connectionString: postgresUrl(url) });
   try {
-    return await copyStore(source, target, onProgress);
+    return await copyStore(source, target, onProgress, only);
   } finally {
     await Promise.allSettled([source.close(), target.close()]);
   }

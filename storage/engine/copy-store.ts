@@ -22,7 +22,14 @@ export interface CopyProgress {
 const BATCH_CHANGES = 2000;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
-export async function copyStore(from: Backend, to: Backend, onProgress?: (p: CopyProgress) => void): Promise<CopyProgress> {
+/**
+ * `only`: copy just the accounts it accepts, with their reclaim queues (a LevelDB store spread over
+ * the clusters of a shard map, one copy per cluster). The counters come along whole: mailbox ids and
+ * UIDVALIDITYs were unique in the source, so they stay unique in each part.
+ */
+export async function copyStore(
+  from: Backend, to: Backend, onProgress?: (p: CopyProgress) => void, only: (user: string) => boolean = () => true,
+): Promise<CopyProgress> {
   const state = await from.open();
   await to.open();
   if ((await to.listUsers()).length > 0) {
@@ -54,7 +61,7 @@ export async function copyStore(from: Backend, to: Backend, onProgress?: (p: Cop
     await add({ t: 'putBody', bodyId, raw, summary: await from.readSummary(bodyId) });
   };
 
-  for (const user of await from.listUsers()) {
+  for (const user of (await from.listUsers()).filter(only)) {
     for (const box of (await from.load(user)) ?? []) {
       await add({ t: 'putMailbox', user, record: box.record });
       for (const meta of box.messages) {
@@ -74,7 +81,7 @@ export async function copyStore(from: Backend, to: Backend, onProgress?: (p: Cop
     await add({ t: 'putUser', user, created: Date.now() });
     progress.accounts++;
   }
-  for (const q of (await Promise.all(state.reclaimQueues.map((s) => from.queued(s.owner, Infinity)))).flat()) {
+  for (const q of (await Promise.all(state.reclaimQueues.filter((s) => only(s.owner)).map((s) => from.queued(s.owner, Infinity)))).flat()) {
     // a body waiting for reclaim (or for undelete, during retention) comes along while it exists
     if (q.item.t === 'body') {
       await copyBody(q.item.b, q.item.bytes).catch((err: unknown) => {

@@ -3,7 +3,8 @@
 // themselves), POP3, IMAP and SMTP work for accounts in both, a map that names an unknown cluster or
 // cannot be read stops the start with a message that says so, a cluster added to the map while the
 // server runs gets the next new account, and a cluster that goes down gives its own accounts
-// temporary errors while the other cluster's accounts are served as before.
+// temporary errors while the other cluster's accounts are served as before; `tegami migrate-store
+// --shard-map` spreads a LevelDB data directory over the clusters without a client noticing.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,6 +124,32 @@ describe.skipIf(skip)(`tegami sharded by account over two postgres clusters${ski
     server = await startServerProcess(['--shard-map', map, '--data', dir, '--user', 'alice:secret', '--user', 'bob:secret']);
     expect(await uidlList(server.ports.pop3, 'alice', 'secret')).toEqual(before);
     expect(await inCluster(urlB)).toEqual({ bob: 2 });
+  });
+
+  it('migrate-store --shard-map: a LevelDB data directory is spread over the clusters with every UIDL kept', async () => {
+    const data = tempDir();
+    const users = ['--user', 'alice:secret', '--user', 'bob:secret'];
+    server = await startServerProcess(['--data', data, ...users]);
+    await sendMail(server.ports.smtp, 'alice@example.org', 'one');
+    await sendMail(server.ports.smtp, 'bob@example.org', 'two');
+    await sendMail(server.ports.smtp, ['alice@example.org', 'bob@example.org'], 'three');
+    const before = { alice: await uidlList(server.ports.pop3, 'alice', 'secret'), bob: await uidlList(server.ports.pop3, 'bob', 'secret') };
+    await server.stop();
+    server = undefined;
+
+    const [urlA, urlB] = await Promise.all([a.newDatabase(), b.newDatabase()]);
+    const map = join(data, 'shards.json');
+    writeMap(map, { clusters: { a: urlA, b: urlB }, newAccounts: 'a', accounts: { bob: 'b' } });
+    const out = await tegami(['migrate-store', '--data', data, '--shard-map', map]);
+    // the message for both is stored once in each cluster
+    expect(out.stdout).toMatch(/^copied 2 accounts, 4 messages, 4 bodies/);
+    expect(await inCluster(urlA)).toEqual({ alice: 2 });
+    expect(await inCluster(urlB)).toEqual({ bob: 2 });
+
+    server = await startServerProcess(['--shard-map', map, '--data', data, ...users]);
+    expect(await uidlList(server.ports.pop3, 'alice', 'secret')).toEqual(before.alice);
+    expect(await uidlList(server.ports.pop3, 'bob', 'secret')).toEqual(before.bob);
+    expect(await imapSubjects(server.ports.imap, 'bob')).toEqual(['two', 'three']);
   });
 
   it('refuses to start on a map that names an unknown cluster or cannot be read, and says why', async () => {
