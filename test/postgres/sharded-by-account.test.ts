@@ -164,6 +164,7 @@ describe.skipIf(skip)(`tegami sharded by account over two postgres clusters${ski
     writeFileSync(map, '{"clusters": {"a": ');
     await expect(start()).rejects.toThrow(/tegami: shard map \S+shards\.json is not valid JSON/);
     await expect(startServerProcess(['--shard-map', join(dir, 'missing.json'), '--data', dir])).rejects.toThrow(/tegami: cannot read shard map \S+missing\.json: ENOENT/);
+    await expect(startServerProcess(['--shard-map', map, '--store', urlA, '--data', dir])).rejects.toThrow(/tegami: --shard-map names the stores itself: leave out --store and --memory/);
     // a cluster nobody answers for (port 1 on loopback): named, with why
     writeMap(map, { clusters: { a: urlA, down: 'postgres://tegami@127.0.0.1:1/tegami' }, newAccounts: 'a' });
     await expect(start()).rejects.toThrow(/tegami: cluster "down" \(postgres:\/\/tegami@127\.0\.0\.1:1\/tegami\) cannot be opened: .*ECONNREFUSED/);
