@@ -10,12 +10,17 @@ import type { Backend, BackendState, Change, MailboxRecord, QueuedReclaim, Queue
 import { decodeCounters, decodeReclaimItem, decodeSummary, decodeUids } from '../level/records.ts';
 import type { BodyRange, MessageMeta } from '../types.ts';
 import { commitStatements } from './commit-sql.ts';
+import { clientForTarget, parseTarget, type PostgresTarget } from './hosts.ts';
 import { netChanges } from './net-changes.ts';
 import { CHUNK_BYTES, migrate } from './schema.ts';
 import { takeWriterRole } from './writer.ts';
 
 export interface PostgresBackendOptions {
-  /** postgres://user:password@host:port/database (libpq's URL; PG* environment variables fill gaps). */
+  /**
+   * postgres://user:password@host:port/database (libpq's URL; PG* environment variables fill gaps), or
+   * libpq's multi-host form for a Patroni cluster without a proxy, host:port,host:port and
+   * ?target_session_attrs=read-write: connections go to whichever host is the primary (hosts.ts).
+   */
   connectionString: string;
   /** Keep the tables in this schema (created if missing) instead of the connection's search_path. */
   schema?: string;
@@ -43,10 +48,15 @@ export class PostgresBackend implements Backend {
   private readonly pool: pg.Pool;
   /** For reclaim steps: connections with synchronous_commit off. */
   private readonly lazyPool: pg.Pool;
+  private readonly target: PostgresTarget;
+  /** Connections to the host that takes writes, shared by both pools (hosts.ts). */
+  private readonly client: typeof pg.Client;
   /** The writer epoch taken at open (writer.ts). */
   private epoch = -1;
 
   constructor(private readonly opts: PostgresBackendOptions) {
+    this.target = parseTarget(opts.connectionString);
+    this.client = clientForTarget(this.target, CONNECT_TIMEOUT_MS / 2);
     this.pool = this.newPool(opts.poolSize ?? 8, []);
     this.lazyPool = this.newPool(1, ['synchronous_commit=off']);
   }
@@ -54,7 +64,8 @@ export class PostgresBackend implements Backend {
   private newPool(max: number, settings: string[]): pg.Pool {
     if (this.opts.schema) settings.push(`search_path=${pg.escapeIdentifier(this.opts.schema)}`);
     const pool = new pg.Pool({
-      connectionString: this.opts.connectionString,
+      connectionString: this.target.url,
+      Client: this.client,
       max,
       // an unreachable server is a temporary error after a few seconds, not a session that hangs;
       // keepalive notices a peer that vanished (failover) on a connection in use
