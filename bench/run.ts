@@ -20,7 +20,7 @@ import { startTarget, type Side, type Target, type TargetOptions } from './lib/t
 import { scenarioByName, scenarios, type Measurement, type Scenario, type Size } from './scenarios.ts';
 
 /** Benches with their own script (tegami only; they measure tegami against itself). */
-const EXTERNAL: Record<string, { title: string; script: string; args: (size: Size) => string[] }> = {
+const EXTERNAL: Record<string, { title: string; script: string; args: (size: Size, store: string) => string[] }> = {
   overload: {
     title: 'Overload: offered load stepped to 10× capacity; goodput, refusals, p99, mismatches (must be 0)',
     script: 'overload.ts',
@@ -34,7 +34,7 @@ const EXTERNAL: Record<string, { title: string; script: string; args: (size: Siz
   tombstones: {
     title: '300k messages, all but 100 deleted: LOGIN+UIDL and SELECT+FETCH on the survivors vs a never-churned mailbox',
     script: 'tombstones.ts',
-    args: (size) => (size === 'full' ? [] : ['--messages', '20000', '--repeats', '10']),
+    args: (size, store) => [...(size === 'full' ? [] : ['--messages', '20000', '--repeats', '10']), '--store', store],
   },
   'incident-replay': {
     title: 'The incident week on one machine: a heavy account deletes its mail while 200 ordinary accounts poll',
@@ -89,11 +89,11 @@ async function runScenario(sc: Scenario, sides: Side[], size: Size, repeats: num
   return report;
 }
 
-function runExternal(name: string, size: Size): Promise<ExternalReport> {
+function runExternal(name: string, size: Size, store: string): Promise<ExternalReport> {
   const ext = EXTERNAL[name]!;
   const script = new URL(`./${ext.script}`, import.meta.url).pathname;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...ext.args(size)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...ext.args(size, store)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -163,7 +163,7 @@ async function main() {
   const extReports: ExternalReport[] = [];
   for (const name of externals) {
     bar.update({ what: `${name} (its own script)` });
-    extReports.push(await runExternal(name, size));
+    extReports.push(await runExternal(name, size, store));
     bar.increment();
   }
   bar.stop();

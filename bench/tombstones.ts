@@ -11,21 +11,30 @@
 // Prints median(heavy)/median(baseline) per operation and phase (target ≤ 1.2), the deletion time,
 // reclaimer throughput and drain time; writes JSON (and an SVG of the drain) under bench/results/.
 //
-//   npx tsx bench/tombstones.ts [--messages 300000] [--keep 100] [--batch 3000] [--repeats 30] [--b-gap-ms 1000] [--keep-data]
+// With --store postgres the mail is moved (tegami migrate-store) into PostgreSQL 15 under Patroni: a
+// primary and its synchronous standby (fsync on, one etcd member), reached through the multi-host
+// URL; dead tuples (pg_stat_user_tables) and the standby's replay lag (pg_stat_replication) are
+// sampled through every phase, and the server CPU includes PostgreSQL's processes.
+//
+//   npx tsx bench/tombstones.ts [--messages 300000] [--keep 100] [--batch 3000] [--repeats 30] [--b-gap-ms 1000] [--keep-data] [--store postgres]
+import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { analyzeMessage } from '../protocol/mime/index.ts';
 import { importMbox } from '../server/mbox-import.ts';
 import { userAdd } from '../server/users/index.ts';
 import { openStore } from '../storage/index.ts';
 import { uidlList } from '../test/helpers/pop3.ts';
-import { startServerProcess, type ServerProcess } from '../test/helpers/server-process.ts';
+import { startPatroniCluster, type PatroniCluster } from '../test/helpers/patroni.ts';
+import { BIN, startServerProcess, type ServerProcess } from '../test/helpers/server-process.ts';
 import { cachedMbox, preparePopulatedDataDir, type BenchUser } from './lib/fixture-data.ts';
 import { RawImap } from './lib/imap-raw.ts';
 import { imapSync } from './lib/imap-session.ts';
 import { machineInfo, processCpuSeconds } from './lib/machine.ts';
+import { pgPeaks, samplePostgres, type PgSampler } from './lib/pg-stats.ts';
 import { pop3Poll } from './lib/pop3-session.ts';
+import { processTree } from './peers/dovecot.ts';
 import { writeResult } from './lib/results.ts';
 import { round, spread, type Spread } from './lib/stats.ts';
 import { lineChart } from './lib/svg-chart.ts';
@@ -37,6 +46,7 @@ export interface TombstoneParams {
   repeats: number;
   /** Pause between timed rounds in (b), ms, so that the rounds spread over the drain instead of its first seconds. */
   bGapMs: number;
+  store: 'leveldb' | 'postgres';
 }
 
 type Phase = 'a' | 'b' | 'c';
@@ -133,7 +143,41 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
   }
   const buildSeconds = round((performance.now() - t) / 1000, 1);
   log(`built ${dataDir}: ${heavy.name} ${p.messages} messages, ${base.name} ${p.keep} messages (${buildSeconds} s)`);
+  // PostgreSQL: the same mail moved into a Patroni cluster, which tegami then serves
+  const pg = p.store === 'postgres' ? await movedToPostgres(dataDir) : undefined;
+  try {
+    return await churnAndMeasure(p, log, { dataDir, heavy, base, buildSeconds }, pg);
+  } finally {
+    await pg?.stats.stop();
+    await pg?.cluster.stop();
+  }
+}
 
+/** The data directory's mail moved into a fresh Patroni cluster, and a sampler of its primary. */
+async function movedToPostgres(dataDir: string): Promise<PgSide> {
+  const cluster = await startPatroniCluster({ members: 2, etcdMembers: 1, durable: true });
+  try {
+    const url = await cluster.newDatabase();
+    await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]);
+    const db = /@[^/]*\/([^?]*)/.exec(url)![1];
+    const stats = await samplePostgres(`postgres://tegami@127.0.0.1:${(await cluster.waitForPrimary()).port}/${db}`, 500);
+    return { cluster, storeArgs: ['--store', url], stats };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+interface PgSide {
+  cluster: PatroniCluster;
+  storeArgs: string[];
+  stats: PgSampler;
+}
+
+async function churnAndMeasure(
+  p: TombstoneParams, log: (s: string) => void, built: { dataDir: string; heavy: BenchUser; base: BenchUser; buildSeconds: number }, pg?: PgSide,
+) {
+  const { dataDir, heavy, base, buildSeconds } = built;
   // Survivors: every (N/K)-th UID, spread over the whole mailbox.
   const stride = Math.floor(p.messages / p.keep);
   const survivors = Array.from({ length: p.keep }, (_, i) => (i + 1) * stride);
@@ -142,7 +186,11 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
   for (let u = 1; u <= p.messages; u++) if (!keepSet.has(u)) doomed.push(u);
 
   const serve = (extra: string[]) =>
-    startServerProcess(['--data', dataDir, '--log-level', 'error', '--metrics-port', '0', ...extra], 300_000);
+    startServerProcess(['--data', dataDir, ...(pg?.storeArgs ?? []), '--log-level', 'error', '--metrics-port', '0', ...extra], 300_000);
+  /** CPU seconds of the server: tegami, and with PostgreSQL its processes too (they work for tegami). */
+  const serverCpu = (s: ServerProcess) =>
+    [s.child.pid!, ...(pg?.cluster.postmasterPids().flatMap(processTree) ?? [])].reduce((n, pid) => n + (processCpuSeconds(pid) || 0), 0);
+  const phase = (name: string) => void (pg && (pg.stats.phase = name));
 
   // Identity checks across all phases: one UIDL list (K lines) and one IMAP UID list per account.
   const uidlLists = { heavy: new Set<string>(), baseline: new Set<string>() };
@@ -164,6 +212,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
   // ---- deletion, through the protocol, with the reclaimer held back (retention) ----
   let deletion: { seconds: number; batches: number; expunged: number; messagesPerSecond: number; batchMs: Spread; backlogAfter: number; reclaimedDuring: number };
   {
+    phase('deletion');
     const s = await serve(['--retention', '1h']);
     try {
       const c = await RawImap.connect(s.ports.imap, heavy.name, heavy.password);
@@ -235,6 +284,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
 
   // ---- (a) reclaimer held back ----
   {
+    phase('a');
     const s = await serve(['--retention', '1h']);
     try {
       const hc = await cold(s, heavy);
@@ -243,9 +293,9 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
       const m0 = await scrape(s.ports.metrics!);
       const h: OpSamples = { pop3: [], imap: [] };
       const b: OpSamples = { pop3: [], imap: [] };
-      const cpu0 = processCpuSeconds(s.child.pid!);
+      const cpu0 = serverCpu(s);
       for (let i = 0; i < p.repeats; i++) await round1(s, i, h, b);
-      const cpu = processCpuSeconds(s.child.pid!) - cpu0;
+      const cpu = serverCpu(s) - cpu0;
       const m1 = await scrape(s.ports.metrics!);
       if (reclaimedOf(m1) !== 0) log(`warning: ${reclaimedOf(m1)} bodies reclaimed during (a)`);
       phases.a = summarize(h, b, { backlogAtStart: backlogOf(m0), backlogAtEnd: backlogOf(m1), serverCpuMsPerRound: round((cpu * 1000) / p.repeats) }, hc, bc);
@@ -262,6 +312,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
     bodiesPerSecondWhileMeasuring: number; bodiesPerSecondIdle: number; backlogAtReady: number; reclaimedAtReady: number;
   };
   {
+    phase('b');
     const tSpawn = performance.now();
     const s = await serve([]);
     const tReady = (performance.now() - tSpawn) / 1000;
@@ -291,7 +342,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
       let hc: object | undefined;
       let bc: object | undefined;
       const startBacklog = backlogOf(last);
-      const cpu0 = processCpuSeconds(s.child.pid!);
+      const cpu0 = serverCpu(s);
       if (backlogOf(last) > 0) {
         hc = await cold(s, heavy);
         bc = await cold(s, base);
@@ -305,7 +356,7 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
         if (i < p.repeats - 1) await new Promise((r) => setTimeout(r, p.bGapMs));
       }
       const tMeasureEnd = (performance.now() - tSpawn) / 1000;
-      const cpuB = processCpuSeconds(s.child.pid!) - cpu0;
+      const cpuB = serverCpu(s) - cpu0;
       const reclaimedAtMeasureEnd = reclaimedOf(last);
       phases.b = summarize(h, b, { backlogAtStart: startBacklog, backlogAtEnd: backlogOf(last), serverCpuMsPerRound: rounds ? round((cpuB * 1000) / rounds) : NaN }, hc, bc);
       log(`${PHASE_NAME.b}: ${rounds} rounds, pop3 ×${phases.b.ratio.pop3}, imap ×${phases.b.ratio.imap} (backlog ${startBacklog} → ${backlogOf(last)})`);
@@ -333,13 +384,14 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
       log(`reclaimer: ${bodies} bodies, drained ${reclaim.drainSeconds} s after ready, ${reclaim.bodiesPerSecond} bodies/s`);
 
       // (c): backlog 0; let the last step's range compaction settle for a moment first
+      phase('c');
       await new Promise((r) => setTimeout(r, 2000));
       await verify(s);
       const h2: OpSamples = { pop3: [], imap: [] };
       const b2: OpSamples = { pop3: [], imap: [] };
-      const cpu1 = processCpuSeconds(s.child.pid!);
+      const cpu1 = serverCpu(s);
       for (let i = 0; i < p.repeats; i++) await round1(s, i, h2, b2);
-      const cpuC = processCpuSeconds(s.child.pid!) - cpu1;
+      const cpuC = serverCpu(s) - cpu1;
       const mc = await scrape(mport);
       phases.c = summarize(h2, b2, { backlogAtStart: 0, backlogAtEnd: backlogOf(mc), serverCpuMsPerRound: round((cpuC * 1000) / p.repeats) });
       log(`${PHASE_NAME.c}: pop3 ×${phases.c.ratio.pop3}, imap ×${phases.c.ratio.imap}`);
@@ -359,7 +411,12 @@ export async function runTombstones(p: TombstoneParams, log: (s: string) => void
     /** The heavy account's IMAP UIDs are exactly the chosen survivors (every stride-th UID). */
     heavyUidsAreSurvivors: [...imapUidLists.heavy].every((x) => x === survivorUids),
   };
-  return { params: p, dataDir, buildSeconds, stride, deletion: deletion!, phases: phases as Record<Phase, PhaseResult>, reclaim: reclaim!, identity, timeline };
+  const postgres = pg && {
+    cluster: 'PostgreSQL 15 under Patroni: a primary and its synchronous standby, fsync on; one etcd member',
+    peaks: pgPeaks(pg.stats.samples),
+    timeline: pg.stats.samples,
+  };
+  return { params: p, dataDir, buildSeconds, stride, deletion: deletion!, phases: phases as Record<Phase, PhaseResult>, reclaim: reclaim!, identity, timeline, postgres };
 }
 
 async function main() {
@@ -371,20 +428,23 @@ async function main() {
       repeats: { type: 'string', default: '30' },
       'b-gap-ms': { type: 'string', default: '1000' },
       'keep-data': { type: 'boolean', default: false },
+      store: { type: 'string', default: 'leveldb' },
     },
   });
+  if (values.store !== 'leveldb' && values.store !== 'postgres') throw new Error('--store is leveldb or postgres');
   const params: TombstoneParams = {
     messages: Number(values.messages),
     keep: Number(values.keep),
     batch: Number(values.batch),
     repeats: Number(values.repeats),
     bGapMs: Number(values['b-gap-ms']),
+    store: values.store,
   };
   const machine = machineInfo();
   const r = await runTombstones(params, (s) => console.error(s));
   // the churned data dir is ~0.6 GB at 300k: gone unless asked for
   if (!values['keep-data']) rmSync(r.dataDir, { recursive: true, force: true });
-  const out = { bench: 'tombstones', machine, loadavgAfter: machineInfo().loadavg, ...r };
+  const out = { bench: 'tombstones', store: params.store, machine, loadavgAfter: machineInfo().loadavg, ...r };
   const file = writeResult('tombstones', out);
   const svg = lineChart({
     title: `Reclaiming ${r.reclaim.bodies} bodies (${params.messages} → ${params.keep} messages)`,
@@ -398,6 +458,18 @@ async function main() {
   });
   const svgFile = file.replace(/\.json$/, '.svg');
   writeFileSync(svgFile, svg);
+  if (r.postgres) {
+    writeFileSync(file.replace(/\.json$/, '-postgres.svg'), lineChart({
+      title: 'PostgreSQL during the deletes and the reclaim: dead tuples, and WAL bytes the standby has not replayed',
+      xLabel: 's since the data was moved into PostgreSQL',
+      leftLabel: 'dead tuples',
+      rightLabel: 'bytes behind',
+      series: [
+        { name: 'dead tuples', color: '#c0392b', axis: 'left', points: r.postgres.timeline.map((x) => [x.t, x.deadTuples]) },
+        { name: 'standby bytes behind', color: '#2471a3', axis: 'right', points: r.postgres.timeline.map((x) => [x.t, x.lagBytes]) },
+      ],
+    }));
+  }
 
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(`tombstones: ${params.messages} messages → ${params.keep} survivors (every ${r.stride}th UID), ${params.repeats} repeats, medians in ms`);
@@ -417,6 +489,12 @@ async function main() {
   console.log(`  reclaimer: ${r.reclaim.bodies} bodies, drain ${r.reclaim.drainSeconds} s after ready → ${r.reclaim.bodiesPerSecond} bodies/s (${r.reclaim.bodiesPerSecondWhileMeasuring} while (b) was measured, ${r.reclaim.bodiesPerSecondIdle} after)`);
   const id = r.identity;
   console.log(`  UIDL lines per check: heavy ${id.uidlLines.heavy.join(',')}, base ${id.uidlLines.baseline.join(',')}; distinct UIDL lists heavy ${id.distinctUidlLists.heavy} / base ${id.distinctUidlLists.baseline} (poll hashes ${id.distinctPollUidlHashes.heavy}/${id.distinctPollUidlHashes.baseline}, IMAP UID lists ${id.distinctImapUidLists.heavy}/${id.distinctImapUidLists.baseline}) — must be 1; heavy UIDs = survivors: ${id.heavyUidsAreSurvivors}`);
+  if (r.postgres) {
+    console.log(`  ${r.postgres.cluster}; per phase, the peaks of dead tuples (all tables), the standby's replay lag and its WAL bytes behind:`);
+    for (const [ph, x] of Object.entries(r.postgres.peaks)) {
+      console.log(`    ${ph.padEnd(9)} ${pad(x.samples, 4)} samples  dead tuples ≤ ${pad(x.maxDeadTuples, 8)}  replay lag ≤ ${pad(x.maxReplayLagMs ?? '-', 7)} ms  ≤ ${pad(x.maxLagBytes, 9)} bytes behind  ${x.autovacuums} autovacuums`);
+    }
+  }
   console.log(`  machine load ${machine.loadavg.join(' ')} → ${out.loadavgAfter.join(' ')}; result: ${file}; chart: ${svgFile}`);
   const bad =
     id.distinctUidlLists.heavy !== 1 || id.distinctUidlLists.baseline !== 1 || id.distinctPollUidlHashes.heavy !== 1 ||

@@ -44,6 +44,8 @@ export interface PatroniCluster {
   waitForPrimary(opts?: { not?: string; timeoutMs?: number }): Promise<PatroniMember>;
   /** Waits until a member other than the leader is the synchronous standby and streaming. */
   waitForSyncStandby(timeoutMs?: number): Promise<PatroniMember>;
+  /** The postmasters of the members not killed (their children are the sessions and the replication). */
+  postmasterPids(): number[];
   /** A sudden death of the machine: SIGKILL to the member's Patroni and to its postmaster. */
   kill(member: PatroniMember): void;
   /** Kills everything and removes the directory. */
@@ -120,7 +122,16 @@ async function clusterView(apiPort: number): Promise<ClusterMember[]> {
   return ((await res.json()) as { members: ClusterMember[] }).members;
 }
 
-export async function startPatroniCluster(opts: { members?: number; etcdMembers?: number } = {}): Promise<PatroniCluster> {
+export interface PatroniOptions {
+  /** PostgreSQL instances (default 3: a synchronous standby is left after a failover). */
+  members?: number;
+  /** etcd members (default 3). */
+  etcdMembers?: number;
+  /** fsync on, as a production server runs (benches); tests leave it off. */
+  durable?: boolean;
+}
+
+export async function startPatroniCluster(opts: PatroniOptions = {}): Promise<PatroniCluster> {
   const reason = patroniSkipReason();
   if (reason) throw new Error(reason);
   const dir = mkdtempSync(join(tmpdir(), 'tegami-patroni-'));
@@ -193,9 +204,12 @@ export async function startPatroniCluster(opts: { members?: number; etcdMembers?
             maximum_lag_on_failover: 16 * 1024 * 1024,
             postgresql: {
               use_pg_rewind: false,
-              // fsync off as in test/helpers/postgres.ts: the fault here is a killed process, and
-              // the page cache outlives it; what the test checks is the synchronous standby
-              parameters: { fsync: 'off', full_page_writes: 'off', max_connections: 100, wal_keep_size: '64MB', hot_standby: 'on' },
+              // fsync off for tests as in test/helpers/postgres.ts: the fault here is a killed process,
+              // and the page cache outlives it; what the test checks is the synchronous standby
+              parameters: {
+                ...(opts.durable ? {} : { fsync: 'off', full_page_writes: 'off' }),
+                max_connections: 100, wal_keep_size: '64MB', hot_standby: 'on',
+              },
             },
           },
           initdb: [{ encoding: 'UTF8' }, { auth: 'trust' }, 'no-sync'],
@@ -250,6 +264,7 @@ export async function startPatroniCluster(opts: { members?: number; etcdMembers?
           return sync && members.find((x) => x.name === sync.name);
         });
       },
+      postmasterPids: () => members.filter((m) => alive.has(m.name)).map((m) => postmasterPid(join(dir, m.name))).filter((p): p is number => p !== undefined),
       kill(member) {
         alive.delete(member.name);
         const s = procs.find((p) => p.dataDir === join(dir, member.name))!;
@@ -280,7 +295,7 @@ function urlFor(members: readonly PatroniMember[], db: string): string {
 }
 
 /** A cluster started before the tests of the calling file (or describe block) and removed after them. */
-export function withPatroniCluster(opts?: { members?: number; etcdMembers?: number }): () => PatroniCluster {
+export function withPatroniCluster(opts?: PatroniOptions): () => PatroniCluster {
   let cluster: PatroniCluster | undefined;
   beforeAll(async () => {
     cluster = await startPatroniCluster(opts);
