@@ -13,17 +13,16 @@
 // generator one connect and at most one line read.
 //
 //   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10]
-//                             [--server-cpu 0.3] [--peer dovecot] [--profile]
+//                             [--server-cpu 0.3] [--cpu-period-ms 10] [--generator-threads 2] [--peer dovecot] [--profile]
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createCpuQuota, type CpuQuota } from './lib/cpu-quota.ts';
+import { createCpuQuota, DEFAULT_PERIOD_US, type CpuQuota } from './lib/cpu-quota.ts';
 import { type BenchUser } from './lib/fixture-data.ts';
-import { imapSync } from './lib/imap-session.ts';
 import { hotSpots } from './lib/cpu-profile.ts';
 import { machineInfo } from './lib/machine.ts';
-import { pop3Poll, type PollResult } from './lib/pop3-session.ts';
+import { OpenLoopGenerator, runSession as run, type Ports } from './lib/open-loop.ts';
+import type { PollResult } from './lib/pop3-session.ts';
 import { RESULTS_DIR, writeResult } from './lib/results.ts';
 import { latencySummary, round } from './lib/stats.ts';
 import { lineChart } from './lib/svg-chart.ts';
@@ -62,8 +61,8 @@ interface StepResult {
 }
 
 const IMAP_SHARE = 0.2;
-/** A step counts as generator-bound when the generator used this much of a core… */
-const GENERATOR_BOUND_CORES = 0.9;
+/** A step counts as generator-bound when one of the generator's threads was busy this share of the step… */
+const GENERATOR_BOUND_UTILIZATION = 0.9;
 /** …or its event loop ran this late (p99, ms). */
 const GENERATOR_BOUND_LAG_MS = 100;
 /** Open sessions the generator keeps at most (file descriptors are finite on both ends). */
@@ -103,16 +102,11 @@ const TEMPORARY = /SYS\/TEMP|IN-USE|UNAVAILABLE|LIMIT|ECONNREFUSED/;
  */
 const isRefusal = (r: PollResult) => TEMPORARY.test(r.error!) || (r.error === 'ECONNRESET' && r.failedAt === 'greeting');
 
-type Kind = 'pop3' | 'imap';
-const run = (kind: Kind, ports: { pop3: number; imap: number }, u: BenchUser, timeoutMs: number) =>
-  kind === 'pop3'
-    ? pop3Poll('127.0.0.1', ports.pop3, u.name, u.password, timeoutMs)
-    : imapSync('127.0.0.1', ports.imap, u.name, u.password, timeoutMs);
 
 const CAPACITY_CLIENTS = 32;
 
 /** Closed loop at modest concurrency: the server's capacity for this mix, sessions/s — and it must refuse none. */
-async function measureCapacity(ports: { pop3: number; imap: number }, users: BenchUser[], seconds: number): Promise<{ perSecond: number; refused: number }> {
+async function measureCapacity(ports: Ports, users: BenchUser[], seconds: number): Promise<{ perSecond: number; refused: number }> {
   let done = 0;
   let refused = 0;
   const end = performance.now() + seconds * 1000;
@@ -127,53 +121,25 @@ async function measureCapacity(ports: { pop3: number; imap: number }, users: Ben
 }
 
 async function step(
-  ports: { pop3: number; imap: number }, users: BenchUser[], reference: Map<string, string>, rate: number, seconds: number,
+  gen: OpenLoopGenerator, ports: Ports, users: BenchUser[], reference: Map<string, string>, rate: number, seconds: number,
   cpuSeconds: () => number, multiplier: number, metricsPort: number | undefined,
 ): Promise<StepResult> {
-  const results: { kind: Kind; user: string; r: PollResult; doneAt: number }[] = [];
-  const inflight = new Set<Promise<void>>();
   const scrape0 = metricsPort === undefined ? undefined : await scrape(metricsPort);
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-  lag.enable();
-  let capped = 0;
   const cpu0 = cpuSeconds();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
-  let launched = 0;
-  let k = 0;
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const elapsed = (performance.now() - t0) / 1000;
-      if (elapsed >= seconds) {
-        clearInterval(tick);
-        resolve();
-        return;
-      }
-      const due = Math.floor(elapsed * rate) - launched;
-      for (let i = 0; i < due; i++) {
-        launched++;
-        if (inflight.size >= MAX_INFLIGHT) {
-          capped++;
-          continue;
-        }
-        const kind: Kind = Math.random() < IMAP_SHARE ? 'imap' : 'pop3';
-        const u = users[k++ % users.length]!;
-        const p = run(kind, ports, u, 15_000).then((r) => {
-          results.push({ kind, user: u.name, r, doneAt: performance.now() });
-        });
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
-      }
-    }, 5);
-  });
-  await Promise.all(inflight);
-  lag.disable();
+  const threads = await gen.offer({ ports, users, seconds, imapShare: IMAP_SHARE, timeoutMs: 15_000, maxInflight: MAX_INFLIGHT / gen.threads }, rate);
   const scrape1 = metricsPort === undefined ? undefined : await scrape(metricsPort);
   const serverAuthP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.auth, scrape1.auth) : NaN;
   const serverStartP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.start, scrape1.start) : NaN;
   const cpu = cpuSeconds() - cpu0;
   const wall = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
+  const results = threads.flatMap((t) => t.outcomes);
+  const launched = threads.reduce((a, t) => a + t.launched, 0);
+  const capped = threads.reduce((a, t) => a + t.capped, 0);
+  const lagP99Ms = Math.max(...threads.map((t) => t.lagP99Ms));
+  const busiest = Math.max(...threads.map((t) => t.utilization));
   const ok = results.filter((x) => x.r.ok);
   const refusals: Record<string, number> = {};
   const failures: Record<string, number> = {};
@@ -189,7 +155,7 @@ async function step(
   return {
     multiplier,
     offeredPerSecond: round(launched / seconds, 1),
-    completedPerSecond: round(ok.filter((x) => x.doneAt - t0 <= seconds * 1000).length / seconds, 1),
+    completedPerSecond: round(ok.filter((x) => x.doneAtMs <= seconds * 1000).length / seconds, 1),
     refusedPerSecond: round(refused / seconds, 1),
     refusals,
     failures,
@@ -197,9 +163,9 @@ async function step(
     authP99Ms: round(auth.p99),
     serverAuthP99Ms,
     serverStartP99Ms,
-    clientLagP99Ms: round(lag.percentile(99) / 1e6),
+    clientLagP99Ms: round(lagP99Ms),
     clientCapped: capped,
-    generatorBound: capped > 0 || (own.user + own.system) / 1e6 / wall >= GENERATOR_BOUND_CORES || lag.percentile(99) / 1e6 > GENERATOR_BOUND_LAG_MS,
+    generatorBound: capped > 0 || busiest >= GENERATOR_BOUND_UTILIZATION || lagP99Ms > GENERATOR_BOUND_LAG_MS,
     mismatches,
     serverCpuMsPerSession: round((cpu * 1000) / Math.max(1, ok.length), 3),
     serverCores: round(cpu / wall, 2),
@@ -233,14 +199,23 @@ function printStep(side: Side, s: StepResult): void {
   );
 }
 
-async function runSide(
-  side: Side, values: { messages: string; users: string; 'step-seconds': string; multipliers: string; 'server-cpu'?: string }, profileDir: string | undefined,
-): Promise<SideResult> {
+interface Options {
+  messages: string;
+  users: string;
+  'step-seconds': string;
+  multipliers: string;
+  'server-cpu'?: string;
+  'cpu-period-ms': string;
+  'generator-threads': string;
+}
+
+async function runSide(side: Side, values: Options, profileDir: string | undefined): Promise<SideResult> {
   const target: Target = await startTarget(side, { users: Number(values.users), messages: Number(values.messages) }, { metrics: true, profileDir });
   let quota: CpuQuota | undefined;
+  const gen = new OpenLoopGenerator(Number(values['generator-threads']));
   try {
     if (values['server-cpu']) {
-      quota = createCpuQuota(`tegami-bench-${side}-${process.pid}`, Number(values['server-cpu']));
+      quota = createCpuQuota(`tegami-bench-${side}-${process.pid}`, Number(values['server-cpu']), Number(values['cpu-period-ms']) * 1000);
       quota.add(target.pids());
       console.log(`${side}: confined to ${values['server-cpu']} CPU (${quota.describe})`);
     }
@@ -261,7 +236,7 @@ async function runSide(
     console.log(`${side}: capacity (closed loop, ${CAPACITY_CLIENTS} clients): ${round(capacity.perSecond, 1)} sessions/s, ${capacity.refused} refused; mailbox ${values.messages} messages × ${users.length} users`);
     const steps: StepResult[] = [];
     for (const m of values.multipliers.split(',').map(Number)) {
-      const s = await step(ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, target.metricsPort);
+      const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, target.metricsPort);
       steps.push(s);
       printStep(side, s);
       await new Promise((r) => setTimeout(r, 1000));
@@ -285,6 +260,7 @@ async function runSide(
       },
     };
   } finally {
+    await gen.close();
     await target.stop();
     quota?.remove();
   }
@@ -315,6 +291,8 @@ async function main() {
       'step-seconds': { type: 'string', default: '5' },
       multipliers: { type: 'string', default: '0.25,0.5,1,2,5,10' },
       'server-cpu': { type: 'string' },
+      'cpu-period-ms': { type: 'string', default: String(DEFAULT_PERIOD_US / 1000) },
+      'generator-threads': { type: 'string', default: '2' },
       peer: { type: 'string' },
       profile: { type: 'boolean', default: false },
     },
@@ -324,7 +302,7 @@ async function main() {
   const profileDir = values.profile ? join(RESULTS_DIR, `profile-overload-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;
   const sides: Side[] = values.peer ? ['tegami', 'dovecot'] : ['tegami'];
   const results: SideResult[] = [];
-  for (const side of sides) results.push(await runSide(side, values as Parameters<typeof runSide>[1], side === 'tegami' ? profileDir : undefined));
+  for (const side of sides) results.push(await runSide(side, values as Options, side === 'tegami' ? profileDir : undefined));
   console.log(`\n${sideBySide(results)}\n`);
   for (const r of results) {
     const v = r.verdict;
