@@ -5,7 +5,14 @@
 // each refused connection's cost is reported, and while refusals exceed their budget the listening
 // socket is closed — new connections get an immediate "connection refused" from the kernel — and
 // opened again on the same port as soon as the governor says so. Open sessions are not touched.
+//
+// Connections also wait where the governor cannot see them: in the kernel's accept queue, before
+// Node accepts them. A server that cannot keep up accepts late, and every later clock (accept →
+// logged in) starts too late to show it. So while the governor asks, each listener connects to
+// itself every PROBE_MS from an address no client uses and reports how long the kernel held that
+// connection before it was accepted: the accept queue's waiting, measured as a client lives it.
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { processCpuMs } from './governor/accept-gate.ts';
 
 export interface Listener {
@@ -20,6 +27,21 @@ export interface AcceptControl {
   /** `fn(false)` when accepting should stop, `fn(true)` when it may go on; returns an unsubscribe. */
   onAcceptChange(fn: (open: boolean) => void): () => void;
   chargeRefusal(ms: number): void;
+  /** Whether the accept queue's waiting matters now (probing costs a connection every PROBE_MS). */
+  probeAccepts(): boolean;
+  /** What a probe of this port's accept queue saw (reported when accepted, and while it still waits). */
+  observeAcceptWait(port: number, wait: AcceptWait): void;
+}
+
+export interface AcceptWait {
+  /** How long the probe waited in the kernel before it was accepted, or has waited so far, ms. */
+  ms: number;
+  accepted: boolean;
+  /**
+   * Connections accepted after the probe was sent and before it (so far): the queue is first in,
+   * first out, so this is how many waited there when the probe came — counted, not estimated.
+   */
+  ahead: number;
 }
 
 /**
@@ -31,13 +53,38 @@ export interface AcceptControl {
 export const LISTEN_BACKLOG = 4096;
 /** After a failed re-listen (the port taken meanwhile), try again this soon, ms. */
 const RELISTEN_RETRY_MS = 50;
+/** How often the accept queue is probed while the governor asks, ms. */
+export const PROBE_MS = 50;
+/**
+ * Where probes come from: a loopback address no client has (all of 127/8 is loopback on Linux), so
+ * the accept handler knows its own probe without reading a byte from it.
+ */
+export const PROBE_FROM = '127.84.69.71';
+
+/** The address a probe connects to, or undefined where there is no spare loopback address (IPv6). */
+function probeTarget(host: string): string | undefined {
+  if (net.isIPv6(host)) return undefined;
+  return host === '0.0.0.0' ? '127.0.0.1' : host;
+}
 
 /** `onSocket` returns false when it refused the connection. */
 export async function listen(
   host: string, port: number, onSocket: (socket: net.Socket) => boolean, control?: AcceptControl,
 ): Promise<Listener> {
   const sockets = new Set<net.Socket>();
+  let probe: { socket: net.Socket; sent: number; acceptedBefore: number } | undefined;
+  let accepted = 0;
+  const probeSaw = (p: NonNullable<typeof probe>, done: boolean): AcceptWait =>
+    ({ ms: performance.now() - p.sent, accepted: done, ahead: accepted - p.acceptedBefore });
   const accept = (socket: net.Socket) => {
+    if (probe && socket.remoteAddress === PROBE_FROM) {
+      control!.observeAcceptWait(bound, probeSaw(probe, true));
+      socket.destroy();
+      probe.socket.destroy();
+      probe = undefined;
+      return;
+    }
+    accepted++;
     const t0 = control ? processCpuMs() : 0;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -66,6 +113,27 @@ export async function listen(
       () => setTimeout(reopen, RELISTEN_RETRY_MS).unref(),
     );
   };
+  const target = probeTarget(host);
+  // A system without the probe's address (not Linux) or that forbids it: no probes, other signals stay.
+  let probeUnsupported = target === undefined;
+  const probeTimer = control && setInterval(() => {
+    if (!server || probeUnsupported) return;
+    if (probe) return control.observeAcceptWait(bound, probeSaw(probe, false));
+    if (!control.probeAccepts()) return;
+    const socket = net.connect({ port: bound, host: target, localAddress: PROBE_FROM });
+    const mine = { socket, sent: performance.now(), acceptedBefore: accepted };
+    probe = mine;
+    const done = () => {
+      if (probe === mine) probe = undefined;
+    };
+    socket.on('close', done);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // refused or reset: the listener closed meanwhile (the accept gate), nothing to learn
+      if (err.code === 'EADDRNOTAVAIL' || err.code === 'EINVAL' || err.code === 'EACCES') probeUnsupported = true;
+      done();
+    });
+  }, PROBE_MS);
+  probeTimer?.unref();
   const unsubscribe = control?.onAcceptChange((open) => {
     wantOpen = open;
     if (open) return reopen();
@@ -79,6 +147,8 @@ export async function listen(
     async close(graceMs: number) {
       closing = true;
       unsubscribe?.();
+      clearInterval(probeTimer);
+      probe?.socket.destroy();
       const s = server;
       server = undefined;
       const closed = s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve();

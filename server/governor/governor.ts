@@ -5,13 +5,20 @@
 // follows the end of an earlier one, so the work outstanding never exceeds the number of clients.
 // Overload is arrivals outrunning service: outstanding work grows and waits. So nothing is refused
 // for waiting until the work outstanding — sessions still starting (accepted, not yet logged in) or
-// active (a command in the last second), plus heavy commands queued — reaches `closedLoopClients`,
-// and then only while that
-// work waits: heavy-command sojourn (CoDel), session-start latency (accept → login, CoDel) or
+// active (a command in the last second), plus heavy commands queued; or the connections counted
+// in a listener's accept queue, where a server that cannot keep up leaves them before any clock of
+// its own starts — reaches `closedLoopClients`, and then only while that work waits: heavy-command
+// sojourn, session-start latency (accept → login), the accept queue's probes (each a CoDel) or
 // event-loop delay stay above their targets. Event-loop utilization and CPU busy-ness are no signal
 // at all: ten closed-loop clients keep one loop busy all the time, and so does another process on
 // a shared machine. A refused connection adds nothing to what is outstanding, so refusals cannot
 // sustain the state that caused them: a burst of reconnects ends when the burst ends.
+//
+// Once that happens the server is in an overload episode: the mark drops to `episodeClients`, at
+// which new sessions are refused whether or not anything waits yet, and climbs back a step each
+// SAMPLE_MS in which nothing waits. Sessions admitted during an overload then find a server that
+// answers them at once instead of one that keeps a closedLoopClients-deep queue full; a closed loop
+// caught in an episode is held back for about a second while the mark climbs past its size.
 //
 // Refusals are cheap but not free. While they stay within `refusalBudget` of the loop the server
 // refuses with the protocols' codes; beyond it the listeners stop accepting for a moment
@@ -24,6 +31,7 @@ import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node
 import {
   OverloadedError, type Admission, type Governor as GovernorContract, type Logger, type Protocol, type Refusal,
 } from '../../protocol/session-context.ts';
+import type { AcceptWait } from '../listeners.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { AcceptGate } from './accept-gate.ts';
 import { AdmissionQueue, type Clock } from './admission-queue.ts';
@@ -57,6 +65,10 @@ export interface GovernorOptions {
    * nothing is refused for waiting: a closed loop of up to this many clients never is.
    */
   closedLoopClients: number;
+  /** CoDel on waiting in the kernel's accept queue (listeners.ts probes it): target, ms. */
+  acceptWaitLimitMs: number;
+  /** The outstanding-work mark during an overload episode (it climbs back to closedLoopClients). */
+  episodeClients: number;
   /** Storage latency (moving average) that counts as overload, ms. */
   storageLatencyLimitMs: number;
   /** Share of the event loop that refusing connections may take before accepting pauses (0–1). */
@@ -78,6 +90,8 @@ export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
   startTargetMs: 250,
   eventLoopDelayLimitMs: 50,
   closedLoopClients: 128,
+  acceptWaitLimitMs: 100,
+  episodeClients: 32,
   storageLatencyLimitMs: 1000,
   refusalBudget: 0.15,
   acceptPauseMs: 250,
@@ -98,7 +112,7 @@ export const NO_SHEDDING: Partial<GovernorOptions> = {
   refusalBudget: 1,
 };
 
-export type OverloadReason = 'forced' | 'queue' | 'start' | 'event-loop' | 'storage';
+export type OverloadReason = 'forced' | 'queue' | 'start' | 'event-loop' | 'accept' | 'storage';
 
 export interface GovernorStats {
   sessions: number;
@@ -110,6 +124,8 @@ export interface GovernorStats {
   eventLoopDelayMs: number;
   storageLatencyMs: number;
   acceptPaused: boolean;
+  /** Outstanding work at which shedding starts now (lower than closedLoopClients during an episode). */
+  shedMark: number;
 }
 
 const SAMPLE_MS = 100;
@@ -118,12 +134,30 @@ const ACTIVE_MS = 1000;
 /** How often the active sessions are counted again, ms. */
 const RECOUNT_MS = 100;
 
+/** One listener's accept queue as its probes saw it. */
+interface AcceptQueue {
+  /** When a probe last reported. */
+  at: number;
+  /** Connections accepted ahead of the last probe: how many waited in the queue when it was sent. */
+  queued: number;
+  codel: CoDel;
+}
+
 /** A logged-in session's last command (IMAP sessions in IDLE and idle connections drop out). */
 interface Activity {
   last: number;
 }
 /** Consecutive slow samples before the event loop counts as waiting. */
 const SLOW_WINDOWS = 2;
+/** An accept-queue observation older than this is not news any more, ms. */
+const ACCEPT_WAIT_FRESH_MS = 250;
+/** During an episode the mark climbs back this share of closedLoopClients per sample without waiting. */
+const EPISODE_STEP = 1 / 16;
+/**
+ * Event-loop utilization above which the accept queue is probed. Not a shedding signal (busy is
+ * not overloaded), only a hint that connections may be waiting where no other clock sees them.
+ */
+const PROBE_WHEN_BUSY = 0.5;
 
 export class Governor implements GovernorContract {
   readonly options: GovernorOptions;
@@ -142,6 +176,16 @@ export class Governor implements GovernorContract {
   private eventLoopDelayMs = 0;
   private slowWindows = 0;
   private storageLatencyMs = 0;
+  /**
+   * Each listener's accept queue (by port): the last probe's wait, and a CoDel on it — a standing
+   * queue, not one stall of the loop. Per listener, since a short IMAP queue says nothing of a deep
+   * POP3 one.
+   */
+  private readonly acceptQueues = new Map<number, AcceptQueue>();
+  private elu = performance.eventLoopUtilization();
+  private busy = false;
+  /** An overload episode: why it began, and when work last waited at its mark (the climb starts there). */
+  private episode: { reason: OverloadReason; waitedAt: number } | undefined;
   private readonly histogram: IntervalHistogram | undefined;
   private readonly sampler: NodeJS.Timeout | undefined;
 
@@ -167,6 +211,10 @@ export class Governor implements GovernorContract {
       () => this.overload() !== null,
       now, metrics, log,
     );
+    // A closed listener has no accept queue: what the last probes saw there is over.
+    this.acceptGate.subscribe((open) => {
+      if (!open) this.acceptQueues.clear();
+    });
     if (sample) {
       this.histogram = monitorEventLoopDelay({ resolution: 10 });
       this.histogram.enable();
@@ -183,7 +231,26 @@ export class Governor implements GovernorContract {
     this.slowWindows = this.eventLoopDelayMs > this.options.eventLoopDelayLimitMs ? this.slowWindows + 1 : 0;
     this.metrics?.eventLoopDelay.set(this.eventLoopDelayMs / 1000);
     this.metrics?.queueDepth.set(this.queue.depth);
+    const elu = performance.eventLoopUtilization();
+    this.busy = performance.eventLoopUtilization(elu, this.elu).utilization > PROBE_WHEN_BUSY;
+    this.elu = elu;
   }
+
+  /**
+   * Outstanding work at which shedding starts: closedLoopClients; during an episode episodeClients,
+   * climbing a step for each SAMPLE_MS since work last waited at the mark, until the episode is over.
+   */
+  private get mark(): number {
+    const o = this.options;
+    if (!this.episode) return o.closedLoopClients;
+    const steps = Math.floor((this.now() - this.episode.waitedAt) / SAMPLE_MS);
+    const mark = Math.min(o.episodeClients, o.closedLoopClients) + steps * Math.max(1, o.closedLoopClients * EPISODE_STEP);
+    if (mark < o.closedLoopClients) return mark;
+    this.episode = undefined;
+    return o.closedLoopClients;
+  }
+
+
 
   /**
    * Sessions still starting, logged-in sessions with a command in the last second, heavy commands
@@ -200,9 +267,34 @@ export class Governor implements GovernorContract {
     return this.starting + this.activeCount + this.queue.depth;
   }
 
-  /** More outstanding work than a closed loop of `closedLoopClients` can make: arrivals outran service. */
+  /**
+   * Connections waiting in the kernel's accept queue, as the probes counted them (listeners.ts): the
+   * most of any listener, while its queue is standing (CoDel) — not after one stall of a loop
+   * starved by other processes. A closed loop of N clients never has more than N there.
+   */
+  private kernelQueued(): number {
+    const t = this.now();
+    let n = 0;
+    for (const q of this.acceptQueues.values()) if (q.codel.overloaded && t - q.at < ACCEPT_WAIT_FRESH_MS) n = Math.max(n, q.queued);
+    return n;
+  }
+
+  /**
+   * More outstanding work than a closed loop of `closedLoopClients` can make: arrivals outran service
+   * (or, during an episode, more than its lowered mark).
+   */
   private mayShed(): boolean {
-    return this.forced || this.outstanding >= this.options.closedLoopClients;
+    const mark = this.mark;
+    return this.forced || this.outstanding >= mark || this.kernelQueued() >= mark;
+  }
+
+  /** Which clock shows work waiting, if one does. */
+  private waiting(): OverloadReason | null {
+    if (this.codel.overloaded) return 'queue';
+    if (this.startCodel.overloaded) return 'start';
+    if (this.slowWindows >= SLOW_WINDOWS) return 'event-loop';
+    for (const q of this.acceptQueues.values()) if (q.codel.overloaded) return 'accept';
+    return null;
   }
 
   /** Why the server counts as overloaded right now, or null. */
@@ -210,11 +302,31 @@ export class Governor implements GovernorContract {
     if (this.forced) return 'forced';
     if (this.storageLatencyMs > this.options.storageLatencyLimitMs) return 'storage';
     if (!this.mayShed()) return null;
-    if (this.codel.overloaded) return 'queue';
-    if (this.startCodel.overloaded) return 'start';
-    if (this.slowWindows >= SLOW_WINDOWS) return 'event-loop';
-    return null;
+    const waiting = this.waiting();
+    // at the mark and waiting: the episode (re)starts at its lowest mark
+    if (waiting) this.episode = { reason: this.episode?.reason ?? waiting, waitedAt: this.now() };
+    return this.episode ? this.episode.reason : waiting;
   }
+
+  /** The listeners probe the accept queue only while it could matter: a busy loop, or shedding in reach. */
+  probeAccepts(): boolean {
+    return this.busy || this.outstanding >= this.mark / 2;
+  }
+
+  observeAcceptWait(port: number, wait: AcceptWait): void {
+    // a probe still in the queue is a lower bound: below the target it says nothing yet
+    if (!wait.accepted && wait.ms < this.options.acceptWaitLimitMs) return;
+    let q = this.acceptQueues.get(port);
+    if (!q) {
+      q = { at: 0, queued: 0, codel: new CoDel(this.options.acceptWaitLimitMs, this.options.sojournIntervalMs, this.now) };
+      this.acceptQueues.set(port, q);
+    }
+    q.at = this.now();
+    q.queued = wait.ahead;
+    q.codel.observe(wait.ms);
+    this.metrics?.acceptWait.set({ port: String(port) }, wait.ms / 1000);
+  }
+
 
   /** Tests and chaos: refuse all new work as if overloaded. */
   forceShed(on: boolean): void {
@@ -324,6 +436,7 @@ export class Governor implements GovernorContract {
       eventLoopDelayMs: this.eventLoopDelayMs,
       storageLatencyMs: this.storageLatencyMs,
       acceptPaused: this.acceptGate.paused,
+      shedMark: this.mark,
     };
   }
 

@@ -19,6 +19,10 @@ export class Metrics {
     name: 'tegami_queue_sojourn_seconds', help: 'Time heavy commands waited for a turn', buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'tegami_queue_depth', help: 'Heavy commands waiting', registers: [this.registry] });
+  readonly acceptWait = new Gauge({
+    name: 'tegami_accept_wait_seconds', help: 'How long the last accept-queue probe waited in the kernel before it was accepted (probed only when busy or near overload)',
+    labelNames: ['port'] as const, registers: [this.registry],
+  });
   readonly eventLoopDelay = new Gauge({ name: 'tegami_event_loop_delay_seconds', help: 'Event-loop delay p99 over the last sample', registers: [this.registry] });
   readonly command = new Histogram({
     name: 'tegami_command_seconds', help: 'Heavy command latency, queueing included', labelNames: ['protocol', 'command'], buckets: LATENCY_BUCKETS, registers: [this.registry],

@@ -22,7 +22,10 @@ describe('accept gate', () => {
     const gate = new AcceptGate({ budget: 0.1, maxPauseMs: 10_000 }, () => waiting, () => 0, metrics, undefined, () => cpu);
     cpu = 100;
     const charged: number[] = [];
-    const control = { onAcceptChange: (fn: (open: boolean) => void) => gate.subscribe(fn), chargeRefusal: (ms: number) => charged.push(ms) };
+    const control = {
+      onAcceptChange: (fn: (open: boolean) => void) => gate.subscribe(fn), chargeRefusal: (ms: number) => charged.push(ms),
+      probeAccepts: () => false, observeAcceptWait: () => undefined,
+    };
     let refuse = true;
     const l = await listen('127.0.0.1', 0, (s) => {
       s.end(refuse ? 'busy\r\n' : 'hello\r\n');
