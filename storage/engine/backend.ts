@@ -28,6 +28,11 @@ export type Change =
   | { readonly t: 'logExpunge'; readonly mailboxId: number; readonly modseq: number; readonly uids: readonly number[] }
   /** Forgets one expunge-log record, or every record of the mailbox when modseq is absent. */
   | { readonly t: 'dropExpungeLog'; readonly mailboxId: number; readonly modseq?: number }
+  /**
+   * A backend shared by several processes may number the item itself, in the same order (PostgreSQL:
+   * a sequence), since each process's counter knows only its own items; the engine dequeues only
+   * items it read back with their stored seq, never one it queued in the same commit.
+   */
   | { readonly t: 'queueReclaim'; readonly owner: string; readonly seq: number; readonly item: ReclaimItem }
   | { readonly t: 'dequeueReclaim'; readonly owner: string; readonly seq: number }
   /** Frees a body that no live message uses any more (its bytes and its summary). */
@@ -58,7 +63,88 @@ export interface BackendState {
   readonly reclaimQueues: readonly QueueSummary[];
 }
 
+/**
+ * What a commit expects of a store that several processes write (a backend with `shared`): each
+ * account it touches is still at the version this process's index was built on (null: the account
+ * is new and must not exist yet), and the store-wide counters are still as this process last read
+ * them. A backend checks this inside the commit's own transaction and refuses the whole commit with
+ * CommitConflictError when another process got there first.
+ */
+export interface CommitExpectations {
+  readonly versions: ReadonlyMap<string, number | null>;
+  /** Present when the commit writes the counters: their value before it. */
+  readonly counters?: Counters;
+}
+
+/** A commit's outcome in a versioned backend: each account's new version. */
+export interface CommitResult {
+  readonly versions: ReadonlyMap<string, number>;
+}
+
+/**
+ * Another process committed first: these accounts (or the counters) moved since this process read
+ * them. Nothing of the commit was applied; the engine refreshes what it names and tries again.
+ */
+export class CommitConflictError extends Error {
+  override name = 'CommitConflictError';
+  constructor(readonly accounts: readonly string[], readonly counters: boolean) {
+    super(`another node changed ${[...accounts.map((a) => `account ${a}`), ...(counters ? ['the counters'] : [])].join(', ')} first`);
+  }
+}
+
+/**
+ * The commit was sent but its answer never came (the connection broke, the primary failed over): it
+ * may or may not have been applied. The caller gets a temporary error; the engine marks the accounts
+ * the commit touched stale and reloads them from the store before it writes them again, so it never
+ * builds on a guess (SharedBackend).
+ */
+export class CommitOutcomeUnknownError extends Error {
+  override name = 'CommitOutcomeUnknownError';
+}
+
+/** One account as loaded, with the version its rows were read at. */
+export interface VersionedAccount {
+  readonly mailboxes: StoredMailbox[];
+  readonly version: number;
+}
+
+/** What another process did to an account, as a backend hears of it. */
+export interface RemoteChange {
+  readonly user: string;
+  /** The account's version after that commit. */
+  readonly version: number;
+  /** That commit queued reclaim items for the account (the reclaiming process counts them). */
+  readonly queued: boolean;
+}
+
+/**
+ * A backend that several tegami processes share (PostgreSQL). Each process keeps the indexes of the
+ * accounts it serves in memory; accounts carry a version that every commit checks and moves
+ * (CommitExpectations). Through this interface the engine hears of other processes' commits, catches
+ * up after it may have missed some, and learns whether it runs the one reclaimer.
+ */
+export interface SharedBackend {
+  /** Loads an account with its version, read in one snapshot. */
+  loadVersioned(user: string): Promise<VersionedAccount | undefined>;
+  /** The current versions of these accounts (absent: the account is gone). */
+  versions(users: readonly string[]): Promise<Map<string, number>>;
+  /** The counters as stored now. */
+  counters(): Promise<Counters>;
+  /** The reclaim queues of these accounts in figures (all accounts when omitted). */
+  queueSummaries(owners?: readonly string[]): Promise<QueueSummary[]>;
+  /**
+   * Starts telling the engine about other processes' commits (`changed`), about a gap in which some
+   * may have been missed (`missed`: after a lost connection; the engine compares `versions`), and
+   * about the reclaim role (`reclaiming`: true when this process became the one that reclaims).
+   */
+  listen(events: { changed(c: RemoteChange): void; missed(): void; reclaiming(held: boolean): void }): void;
+  /** Whether this process holds the reclaim role now. */
+  readonly reclaiming: boolean;
+}
+
 export interface Backend {
+  /** Present in a backend several processes share (PostgreSQL); absent means one writer, no versions. */
+  readonly shared?: SharedBackend;
   open(): Promise<BackendState>;
   /** The account's mailboxes, or undefined when there is no such account. */
   load(user: string): Promise<StoredMailbox[] | undefined>;
@@ -66,7 +152,7 @@ export interface Backend {
    * Applies the changes atomically. `durable`: on stable storage before it resolves (invariant 3);
    * reclaim steps ask for less, since they are redone from the durable queue after a crash.
    */
-  commit(changes: readonly Change[], opts: { durable: boolean }): Promise<void>;
+  commit(changes: readonly Change[], opts: { durable: boolean; expect?: CommitExpectations }): Promise<CommitResult | void>;
   /**
    * Bytes [start, end) of each body, as chunks in order. A range past a body's end is cut short (the
    * engine streams a body of unknown length by asking window after window); a body that is gone

@@ -4,6 +4,16 @@
 // lives here, once, for all backends: UID/modseq/UIDVALIDITY allocation (invariant 1), flags
 // (../flags.ts), slices of mass changes (slices.ts), the rename and move rules, events to sessions,
 // and the reclaim schedule (reclaimer.ts).
+//
+// Several processes on one store (a backend with `shared`, backend.ts): any process serves any
+// account. Each account's index carries the version it was loaded at; every commit presents the
+// versions of the accounts it touches, and the backend refuses it in the same transaction if another
+// process moved one (optimistic concurrency: no owner, no extra round trip). A refused round is
+// prepared again on the reloaded accounts (commit-queue.ts). Other processes' commits are heard as
+// notices; the accounts they name are reloaded between rounds and the differences reach sessions as
+// the usual events, so an IDLE session on one node sees a delivery made through another. A commit
+// whose outcome is unknown marks its accounts stale in the same way: they are reloaded before they
+// are written again. Only the process holding the backend's reclaim role runs the reclaimer.
 import {
   MailboxExistsError, MailboxNotFoundError, MessageGoneError, PartialMoveError, StoreRuleError, StoreUnavailableError, UnknownUserError,
 } from '../errors.ts';
@@ -13,7 +23,9 @@ import type {
   AppendOptions, ChangesSince, CopyResult, FlagMode, MailboxInfo, MailboxListener, MailboxEvent, MailboxSnapshot, RecentOptions,
   BodyRange, MailStore, MailStoreAdmin, MessageAnalyzer, MessageMeta, RawMessage, StoreFlagsResult, StoreStats,
 } from '../types.ts';
-import type { Backend } from './backend.ts';
+import {
+  CommitConflictError, CommitOutcomeUnknownError, type Backend, type Change, type CommitExpectations, type RemoteChange,
+} from './backend.ts';
 import { BodyIdSource } from './body-ids.ts';
 import { CommitQueue, type Tx } from './commit-queue.ts';
 import { MailboxIndex } from './mailbox-index.ts';
@@ -46,6 +58,8 @@ interface Account {
    * the process restarts; a subscribed mailbox's own flag is durable.
    */
   readonly unfiledSubscriptions: Set<string>;
+  /** The backend's version of the account this index matches (shared backends only). */
+  version?: number;
 }
 
 /**
@@ -57,6 +71,8 @@ const STREAM_WINDOW = 256 * 1024;
 const DEFAULT_EXPUNGE_LOG_KEEP = 10_000;
 /** Items this close to their reclaim time are left to the reclaimer by undelete, so the two never race, ms. */
 const UNDELETE_MARGIN_MS = 1000;
+/** After a failed reload of accounts another node changed, the next try, ms (the store is likely down). */
+const CATCH_UP_RETRY_MS = 1000;
 
 export class MailEngine implements MailStore, MailStoreAdmin {
   private readonly commits: CommitQueue;
@@ -64,6 +80,16 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   private readonly accounts = new Map<string, Account>();
   private readonly loading = new Map<string, Promise<Account>>();
   private counters: Counters = { nextMailboxId: 1, lastUidValidity: 0 };
+  /** The counters as last committed or read: what a shared backend must still hold to take ours. */
+  private committedCounters: Counters = { nextMailboxId: 1, lastUidValidity: 0 };
+  /** Loaded accounts that another process changed, or that a commit of unknown outcome touched. */
+  private readonly stale = new Set<string>();
+  private countersStale = false;
+  /** Versions of accounts this process created in the commit that just succeeded, for ensureUser. */
+  private readonly createdVersions = new Map<string, number>();
+  private catchUpTimer: NodeJS.Timeout | undefined;
+  /** Reloads of accounts that another process changed, and rounds refused because one did. */
+  private readonly sharing = { reloads: 0, conflicts: 0 };
   private nextReclaimSeq = 1;
   private readonly reclaimer: Reclaimer;
   private closed = false;
@@ -71,7 +97,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   private readonly expungeLogKeep: number;
 
   private constructor(private readonly backend: Backend, private readonly opts: EngineOptions) {
-    this.commits = new CommitQueue(backend);
+    this.commits = new CommitQueue(
+      { commit: (changes, o) => this.commitChanges(changes, o) },
+      { catchUp: () => this.catchUp() },
+    );
     this.retentionMs = opts.retentionMs ?? 0;
     this.expungeLogKeep = Math.max(1, opts.expungeLogKeep ?? DEFAULT_EXPUNGE_LOG_KEEP);
     this.reclaimer = new Reclaimer(backend, {
@@ -86,9 +115,187 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   static async open(backend: Backend, opts: EngineOptions = {}): Promise<MailEngine> {
     const state = await backend.open();
     const store = new MailEngine(backend, opts);
-    if (state.counters) store.counters = { ...state.counters };
-    store.nextReclaimSeq = store.reclaimer.start(state.reclaimQueues) + 1;
+    if (state.counters) {
+      store.counters = { ...state.counters };
+      store.committedCounters = { ...state.counters };
+    }
+    const shared = backend.shared;
+    store.nextReclaimSeq = store.reclaimer.start(!shared || shared.reclaiming ? state.reclaimQueues : undefined) + 1;
+    shared?.listen({
+      changed: (c) => store.heard(c),
+      missed: () => void store.recheckLoaded(),
+      reclaiming: (held) => void store.reclaimRole(held),
+    });
     return store;
+  }
+
+  // ---- several processes on one store (shared backends) -------------------------------------
+
+  /** The backend's commit, with the versions the indexes were built on when the store is shared. */
+  private async commitChanges(changes: readonly Change[], opts: { durable: boolean }): Promise<void> {
+    if (!this.backend.shared) {
+      await this.backend.commit(changes, opts);
+      return;
+    }
+    const expect = this.expectations(changes);
+    let result;
+    try {
+      result = await this.backend.commit(changes, { ...opts, expect });
+    } catch (err) {
+      if (err instanceof CommitConflictError) {
+        this.sharing.conflicts++;
+        for (const u of err.accounts) this.stale.add(u);
+        if (err.counters) this.countersStale = true;
+      } else if (err instanceof CommitOutcomeUnknownError && expect) {
+        for (const u of expect.versions.keys()) this.stale.add(u);
+        if (expect.counters) this.countersStale = true;
+      }
+      throw err;
+    }
+    for (const [user, version] of result?.versions ?? []) {
+      const acct = this.accounts.get(user);
+      if (acct) acct.version = version;
+      else this.createdVersions.set(user, version);
+    }
+    if (expect?.counters) this.committedCounters = { ...[...changes].reverse().find((c) => c.t === 'counters')!.counters };
+  }
+
+  /** The accounts these changes touch (each touches its mailbox records) at their loaded versions. */
+  private expectations(changes: readonly Change[]): CommitExpectations | undefined {
+    const versions = new Map<string, number | null>();
+    let counters = false;
+    for (const c of changes) {
+      if (c.t === 'counters') counters = true;
+      else if (c.t === 'putUser') versions.set(c.user, null);
+      else if ((c.t === 'delUser' || c.t === 'putMailbox' || c.t === 'delMailbox') && !versions.has(c.user)) {
+        // an account dropped by a reload while a mutation held it: no version can match
+        versions.set(c.user, this.accounts.get(c.user)?.version ?? -1);
+      }
+    }
+    if (versions.size === 0 && !counters) return undefined;
+    return { versions, ...(counters ? { counters: this.committedCounters } : {}) };
+  }
+
+  /** Another process committed to an account: reload it if this one has it and is behind. */
+  private heard(c: RemoteChange): void {
+    if (c.queued && this.backend.shared!.reclaiming) void this.recount(c.user);
+    const acct = this.accounts.get(c.user);
+    if (!(acct && acct.version !== undefined && acct.version >= c.version) && (acct || this.loading.has(c.user))) {
+      this.stale.add(c.user);
+      this.commits.poke();
+    }
+  }
+
+  /** Notices may have been missed (the listening connection broke): compare every loaded account's version. */
+  private async recheckLoaded(): Promise<void> {
+    const users = [...this.accounts.keys()];
+    try {
+      const now = await this.backend.shared!.versions(users);
+      for (const u of users) if (now.get(u) !== this.accounts.get(u)?.version) this.stale.add(u);
+    } catch (err) {
+      this.opts.onBackgroundError?.(err);
+      for (const u of users) this.stale.add(u);
+    }
+    this.countersStale = true;
+    this.commits.poke();
+  }
+
+  /** Runs in the commit queue, between rounds; undefined when nothing is stale (the single-node path). */
+  private catchUp(): Promise<void> | undefined {
+    if (this.stale.size === 0 && !this.countersStale) return undefined;
+    return this.reloadStale();
+  }
+
+  private async reloadStale(): Promise<void> {
+    const shared = this.backend.shared!;
+    try {
+      if (this.countersStale) {
+        const c = await shared.counters();
+        this.committedCounters = c;
+        // ours run ahead when a commit that allocated them failed; neither is ever given twice
+        this.counters = {
+          nextMailboxId: Math.max(this.counters.nextMailboxId, c.nextMailboxId),
+          lastUidValidity: Math.max(this.counters.lastUidValidity, c.lastUidValidity),
+        };
+        this.countersStale = false;
+      }
+      for (const user of [...this.stale]) {
+        this.stale.delete(user);
+        try {
+          await this.reload(user);
+        } catch (err) {
+          this.stale.add(user);
+          throw err;
+        }
+      }
+    } catch (err) {
+      this.opts.onBackgroundError?.(err);
+      if (!this.catchUpTimer && !this.closed) {
+        this.catchUpTimer = setTimeout(() => {
+          this.catchUpTimer = undefined;
+          this.commits.poke();
+        }, CATCH_UP_RETRY_MS);
+        this.catchUpTimer.unref?.();
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces a loaded account's indexes with the stored ones, in place (mutations waiting in the
+   * queue hold these objects), and tells each mailbox's watchers what changed.
+   */
+  private async reload(user: string): Promise<void> {
+    const acct = this.accounts.get(user) ?? (await this.loading.get(user)?.catch(() => undefined));
+    if (!acct) {
+      // a conflict on an account this process has not loaded (two nodes created it at once): load it
+      await this.account(user).catch((err: unknown) => {
+        if (!(err instanceof UnknownUserError)) throw err;
+      });
+      return;
+    }
+    const stored = await this.read(() => this.backend.shared!.loadVersioned(user));
+    this.sharing.reloads++;
+    if (!stored) {
+      this.accounts.delete(user);
+      for (const b of acct.boxes.values()) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+      return;
+    }
+    acct.version = stored.version;
+    const before = new Map([...acct.boxes.values()].map((b) => [b.record.id, b]));
+    const events: [MailboxIndex, MailboxEvent][] = [];
+    acct.boxes.clear();
+    for (const s of stored.mailboxes) {
+      const box = before.get(s.record.id);
+      before.delete(s.record.id);
+      if (box) for (const e of box.reload(s)) events.push([box, e]);
+      acct.boxes.set(s.record.name, box ?? new MailboxIndex(s.record, s.messages, s.expungeLog));
+    }
+    for (const b of before.values()) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+    for (const [b, e] of events) this.emit(b, e);
+  }
+
+  /** Another process queued reclaim items for an account: the reclaiming process counts its queue again. */
+  private async recount(owner: string): Promise<void> {
+    try {
+      const [q] = await this.backend.shared!.queueSummaries([owner]);
+      this.reclaimer.recount(owner, q);
+    } catch (err) {
+      this.opts.onBackgroundError?.(err);
+    }
+  }
+
+  /** This process became (or stopped being) the one that reclaims. */
+  private async reclaimRole(held: boolean): Promise<void> {
+    if (!held) {
+      this.reclaimer.standBy();
+      return;
+    }
+    try {
+      this.reclaimer.start(await this.backend.shared!.queueSummaries());
+    } catch (err) {
+      this.opts.onBackgroundError?.(err);
+    }
   }
 
   // ---- accounts and mailboxes -------------------------------------------------------------
@@ -109,11 +316,12 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   private async loadAccount(user: string): Promise<Account> {
-    const stored = await this.read(() => this.backend.load(user));
-    if (!stored) throw new UnknownUserError(user);
+    const shared = this.backend.shared;
+    const stored = await this.read(async () => (shared ? shared.loadVersioned(user) : { mailboxes: await this.backend.load(user), version: undefined }));
+    if (!stored?.mailboxes) throw new UnknownUserError(user);
     const boxes = new Map<string, MailboxIndex>();
-    for (const b of stored) boxes.set(b.record.name, new MailboxIndex(b.record, b.messages, b.expungeLog));
-    const acct: Account = { name: user, boxes, unfiledSubscriptions: new Set() };
+    for (const b of stored.mailboxes) boxes.set(b.record.name, new MailboxIndex(b.record, b.messages, b.expungeLog));
+    const acct: Account = { name: user, boxes, unfiledSubscriptions: new Set(), version: stored.version };
     // A concurrent ensureUser may have created it meanwhile; the first one loaded wins.
     const raced = this.accounts.get(user);
     if (raced) return raced;
@@ -171,7 +379,11 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         boxes.set(r.name, new MailboxIndex(r, []));
       }
       this.writeCounters(tx);
-      tx.onCommit(() => this.accounts.set(user, { name: user, boxes, unfiledSubscriptions: new Set() }));
+      tx.onCommit(() => {
+        const version = this.createdVersions.get(user);
+        this.createdVersions.delete(user);
+        this.accounts.set(user, { name: user, boxes, unfiledSubscriptions: new Set(), version });
+      });
     }, true);
   }
 
@@ -681,6 +893,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     await this.commits.idle();
     await this.reclaimer.stop();
     this.closed = true;
+    clearTimeout(this.catchUpTimer);
     await this.backend.close();
   }
 }

@@ -1,6 +1,8 @@
 // In-memory index of one mailbox's live messages, the source of every listing. Listing, selecting
 // and UIDL therefore cost O(live messages) and never touch the churned key ranges on disk
-// (invariant 5). The store process is the only writer of its data, so the index is coherent.
+// (invariant 5). Alone on its store, the process is the only writer of its data, so the index is
+// coherent; on a store several processes share, the engine reloads it when another process changed
+// the account (reload(): the differences become the usual events).
 //
 // Snapshots are copy-on-write: handing one out marks the array shared, and the next change copies it,
 // so a snapshot is O(1) and never changes under the session that holds it (invariant 2).
@@ -10,8 +12,9 @@
 // are seen: it only moves back when a message loses \Seen), the keywords in use, and the recent
 // messages (those at or above firstRecentUid, RFC 3501 2.3.2).
 import { SEEN } from '../flags.ts';
-import type { MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
+import type { MailboxEvent, MailboxInfo, MailboxListener, MessageMeta } from '../types.ts';
 import { indexOfUid, lowerBoundByUid } from '../uid-order.ts';
+import type { StoredMailbox } from './backend.ts';
 import type { MailboxRecord } from './records.ts';
 
 export class MailboxIndex {
@@ -45,9 +48,60 @@ export class MailboxIndex {
     this.messages = messages;
     this.nextUid = record.uidNext;
     this.nextModseq = record.highestModseq + 1;
-    this.unseen = messages.reduce((n, m) => (m.flags.includes(SEEN) ? n : n + 1), 0);
+    this.unseen = this.countUnseen();
     this.firstRecentUid = record.uidNext;
     for (const m of messages) this.noteKeywords(m);
+  }
+
+  private countUnseen(): number {
+    return this.messages.reduce((n, m) => (m.flags.includes(SEEN) ? n : n + 1), 0);
+  }
+
+  /**
+   * Takes the mailbox as stored now (another process changed it) and returns what changed, as the
+   * events a session expects: expunges, then arrivals, then flag changes. The allocation counters
+   * never go back: UIDs and modseqs this process handed out for a commit that failed stay unused.
+   */
+  reload(stored: StoredMailbox): MailboxEvent[] {
+    const before = this.messages;
+    const after = stored.messages;
+    const gone: number[] = [];
+    const added: MessageMeta[] = [];
+    const changed: MessageMeta[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < before.length || j < after.length) {
+      const b = before[i];
+      const a = after[j];
+      if (a === undefined || (b !== undefined && b.uid < a.uid)) {
+        gone.push(b!.uid);
+        i++;
+      } else if (b === undefined || a.uid < b.uid) {
+        added.push(a);
+        j++;
+      } else {
+        if (a.modseq !== b.modseq) changed.push(a);
+        i++;
+        j++;
+      }
+    }
+    const r = stored.record;
+    this.record = r;
+    this.messages = after;
+    this.shared = false;
+    this.nextUid = Math.max(this.nextUid, r.uidNext);
+    this.nextModseq = Math.max(this.nextModseq, r.highestModseq + 1);
+    this.expungeLog = stored.expungeLog;
+    this.expungeHorizon = r.expungeHorizon ?? 0;
+    this.unseen = this.countUnseen();
+    this.seenFloor = 0;
+    for (const m of after) this.noteKeywords(m);
+    const id = r.id;
+    const events: MailboxEvent[] = [];
+    if (gone.length) events.push({ type: 'expunge', mailboxId: id, uids: gone, modseq: r.highestModseq });
+    if (added.length) events.push({ type: 'exists', mailboxId: id, messages: added });
+    if (changed.length) events.push({ type: 'flags', mailboxId: id, messages: changed });
+    return events;
   }
 
   private noteKeywords(m: MessageMeta): void {

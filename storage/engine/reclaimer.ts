@@ -4,7 +4,9 @@
 // do not hold up another's ten), and asks its gate before every step so client traffic goes first.
 // After a round the backend may tidy up (LevelDB compacts ranges full of tombstones, invariant 5).
 // A restart resumes from the durable queues. The schedule is here; what a step reads and writes is
-// the backend's (backend.ts: queued, referenced, leftInMailbox, commit).
+// the backend's (backend.ts: queued, referenced, leftInMailbox, commit). On a store several processes
+// share, only the one holding the backend's reclaim role runs it (start/standBy); it counts the
+// queues that other processes add to again when it hears of them (recount).
 import type { Backend, Change, QueueSummary } from './backend.ts';
 import type { QueuedReclaim, ReclaimItem } from './records.ts';
 
@@ -71,9 +73,11 @@ export class Reclaimer {
   /** Steps failed in a row; sets the pause before the next try. */
   private failures = 0;
   private stopped = false;
+  /** False while another process holds the reclaim role: nothing is counted or run. */
+  private active = false;
   private idleWaiters: (() => void)[] = [];
-  /** Queued items per account; iteration order is the round-robin order. */
-  private readonly backlog = new Map<string, number>();
+  /** Queued items and their bytes per account; iteration order is the round-robin order. */
+  private readonly backlog = new Map<string, { items: number; bytes: number }>();
   readonly stats: ReclaimStats = {
     backlogItems: 0, backlogBytes: 0, oldestAt: 0, reclaimedBodies: 0, reclaimedBytes: 0, steps: 0,
   };
@@ -89,30 +93,58 @@ export class Reclaimer {
   }
 
   /**
-   * Counts the durable queues left by an earlier run, then starts draining them. Returns the highest
-   * queue sequence number in use, so that new items sort after old ones.
+   * Counts the durable queues left by an earlier run (or by other processes), then starts draining
+   * them; undefined: another process reclaims, this one stands by. Returns the highest queue sequence
+   * number in use, so that new items sort after old ones.
    */
-  start(queues: readonly QueueSummary[]): number {
+  start(queues: readonly QueueSummary[] | undefined): number {
+    this.standBy();
+    if (!queues) return 0;
+    this.active = true;
     let maxSeq = 0;
     for (const q of queues) {
-      if (q.items > 0) this.backlog.set(q.owner, q.items);
-      this.stats.backlogItems += q.items;
-      this.stats.backlogBytes += q.bytes;
-      if (this.stats.oldestAt === 0 || q.oldestAt < this.stats.oldestAt) this.stats.oldestAt = q.oldestAt;
+      this.recount(q.owner, q);
       maxSeq = Math.max(maxSeq, q.maxSeq);
     }
     this.wake();
     return maxSeq;
   }
 
+  /** Another process took the reclaim role: forget the counts and stop after the current step. */
+  standBy(): void {
+    this.active = false;
+    this.backlog.clear();
+    this.stats.backlogItems = 0;
+    this.stats.backlogBytes = 0;
+    this.stats.oldestAt = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** An account's queue as counted in the store now (undefined: empty). */
+  recount(owner: string, q: QueueSummary | undefined): void {
+    if (!this.active) return;
+    const had = this.backlog.get(owner) ?? { items: 0, bytes: 0 };
+    this.stats.backlogItems += (q?.items ?? 0) - had.items;
+    this.stats.backlogBytes += (q?.bytes ?? 0) - had.bytes;
+    if (q && q.items > 0) {
+      this.backlog.set(owner, { items: q.items, bytes: q.bytes });
+      if (this.stats.oldestAt === 0 || q.oldestAt < this.stats.oldestAt) this.stats.oldestAt = q.oldestAt;
+    } else this.backlog.delete(owner);
+    if (this.stats.backlogItems === 0) this.stats.oldestAt = 0;
+    this.wake();
+  }
+
   /** Called by the store after a commit that queued an account's items succeeded. */
   queued(owner: string, items: readonly ReclaimItem[]): void {
+    if (!this.active) return;
     for (const it of items) this.count(owner, it, +1);
     this.wake();
   }
 
   /** Items taken off an account's queue by someone else (undelete), once that commit succeeded. */
   dequeued(owner: string, items: readonly ReclaimItem[]): void {
+    if (!this.active) return;
     for (const it of items) this.count(owner, it, -1);
   }
 
@@ -137,23 +169,24 @@ export class Reclaimer {
   }
 
   private count(owner: string, it: ReclaimItem, sign: 1 | -1): void {
-    const n = (this.backlog.get(owner) ?? 0) + sign;
-    if (n > 0) this.backlog.set(owner, n);
+    const bytes = it.t === 'body' ? sign * it.bytes : 0;
+    const had = this.backlog.get(owner) ?? { items: 0, bytes: 0 };
+    if (had.items + sign > 0) this.backlog.set(owner, { items: had.items + sign, bytes: had.bytes + bytes });
     else this.backlog.delete(owner);
     this.stats.backlogItems += sign;
-    if (it.t === 'body') this.stats.backlogBytes += sign * it.bytes;
+    this.stats.backlogBytes += bytes;
     if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
     if (this.stats.backlogItems === 0) this.stats.oldestAt = 0;
   }
 
   /** Comes back when the oldest retained item falls due. */
   private retryAt(ms: number): void {
-    if (this.stopped || this.timer || !Number.isFinite(ms)) return;
+    if (this.stopped || !this.active || this.timer || !Number.isFinite(ms)) return;
     this.schedule(Math.min(MAX_TIMER_MS, Math.max(MIN_RETRY_MS, ms)));
   }
 
   private wake(): void {
-    if (this.running || this.stopped || this.timer) return;
+    if (this.running || this.stopped || !this.active || this.timer) return;
     this.schedule(0);
   }
 
@@ -174,7 +207,7 @@ export class Reclaimer {
       (err: unknown) => {
         this.failures++;
         this.opts.onError?.(err);
-        if (this.stopped || this.timer) return;
+        if (this.stopped || !this.active || this.timer) return;
         this.schedule(Math.min(MAX_FAILURE_BACKOFF_MS, (this.opts.backoffMs ?? DEFAULT_BACKOFF_MS) * 2 ** (this.failures - 1)));
       },
     );
@@ -185,11 +218,11 @@ export class Reclaimer {
     this.running = true;
     try {
       // One round = one bounded step for every account with a backlog, in turn.
-      while (!this.stopped) {
+      while (!this.stopped && this.active) {
         let worked = false;
         let dueInMs = Infinity;
         for (const owner of [...this.backlog.keys()]) {
-          if (this.stopped) break;
+          if (this.stopped || !this.active) break;
           if (this.opts.gate && !this.opts.gate()) {
             this.running = false;
             this.schedule(this.opts.backoffMs ?? DEFAULT_BACKOFF_MS);
@@ -210,7 +243,7 @@ export class Reclaimer {
     } finally {
       this.running = false;
     }
-    if (this.stats.backlogItems <= 0 || this.stopped) {
+    if (this.stats.backlogItems <= 0 || this.stopped || !this.active) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const r of w) r();
@@ -243,7 +276,11 @@ export class Reclaimer {
       }
       items.push(q);
     }
-    if (items.length === 0) return { dueInMs };
+    if (items.length === 0) {
+      // counted from a summary read while other processes queued and this one reclaimed: settle it
+      if (dueInMs === Infinity) this.recount(owner, undefined);
+      return { dueInMs };
+    }
     const stillUsed = await this.backend.referenced(items.flatMap(({ item }) => (item.t === 'body' ? [item.b] : [])));
     for (let i = 0; i < items.length && cost < budget; i++) {
       const { seq, item } = items[i]!;

@@ -1,10 +1,13 @@
 // A commit as SQL. The net changes (net-changes.ts) touch each row once, so their deletes and writes
 // do not depend on one another's order and fit in ONE statement of data-modifying CTEs
-// (`WITH a AS (DELETE …), b AS (INSERT …) SELECT tegami_fence(epoch)`): PostgreSQL runs a single
-// statement as its own transaction, so a commit is one round trip, all or nothing, and refused
-// whole when this process is no longer the writer (writer.ts). Per table and kind it is one multi-row
-// sub-statement over unnest() of array parameters. Only a commit with very many parameters (a huge
-// import) becomes several statements, which the backend wraps in BEGIN … COMMIT.
+// (`WITH a AS (DELETE …), b AS (INSERT …) SELECT * FROM tegami_commit(…)`): PostgreSQL runs a single
+// statement as its own transaction, so a commit is one round trip, all or nothing. Its primary query
+// runs before the sub-statements that it does not read, so tegami_commit() (schema.ts) locks and
+// checks the accounts' versions first and refuses the whole commit when another node moved one
+// (nodes.ts). Per table and kind it is one multi-row sub-statement over unnest() of array
+// parameters. Only a commit with very many parameters (a huge import) becomes several statements,
+// which the backend wraps in BEGIN … COMMIT; the first one checks.
+import type { CommitExpectations } from '../engine/index.ts';
 import type { NetChanges } from './net-changes.ts';
 import { split } from './net-changes.ts';
 import { CHUNK_BYTES } from './schema.ts';
@@ -29,13 +32,19 @@ class Statements {
     this.parts.push(sql(...placeholders));
   }
 
-  constructor(private readonly epoch: number) {}
+  /** `check`: the call of tegami_commit() that the first statement makes, with its arguments. */
+  constructor(private check: readonly unknown[] | undefined) {}
 
-  /** Ends the statement: what follows sees its effects. Each checks the writer's epoch (writer.ts). */
+  /** Ends the statement: what follows sees its effects. */
   flush(): void {
-    if (this.parts.length === 0) return;
-    const fence = `$${this.values.push(this.epoch)}`;
-    this.done.push({ text: `WITH ${this.parts.map((p, i) => `w${i} AS (${p})`).join(',\n')} SELECT tegami_fence(${fence})`, values: this.values });
+    if (this.parts.length === 0 && !this.check) return;
+    let query = 'SELECT NULL AS account, NULL AS version';
+    if (this.check) {
+      query = `SELECT account, version FROM tegami_commit(${this.check.map((v) => `$${this.values.push(v)}`).join(', ')})`;
+      this.check = undefined;
+    }
+    const ctes = this.parts.length ? `WITH ${this.parts.map((p, i) => `w${i} AS (${p})`).join(',\n')} ` : '';
+    this.done.push({ text: ctes + query, values: this.values });
     this.parts = [];
     this.values = [];
   }
@@ -64,9 +73,25 @@ function upsertRows<R>(s: Statements, table: string, rows: readonly R[], keyColu
      ON CONFLICT (${names.slice(0, keyColumns).join(', ')}) DO UPDATE SET ${names.slice(keyColumns).map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`);
 }
 
-/** `epoch`: the writer epoch this process holds; a commit under another one is refused. */
-export function commitStatements(net: NetChanges, epoch: number): Statement[] {
-  const s = new Statements(epoch);
+/** How this node signs its commits' notices, and on which channel (nodes.ts). */
+export interface Notices {
+  readonly channel: string;
+  readonly node: string;
+}
+
+/**
+ * `expect`: the versions the engine's indexes were built on (absent for writes that touch no account's
+ * live data: the reclaimer's, a migration's). The accounts it names are created, deleted and moved
+ * by tegami_commit(); any others of the commit are written as plain rows.
+ */
+export function commitStatements(net: NetChanges, notices: Notices, expect?: CommitExpectations): Statement[] {
+  const versions = expect?.versions ?? new Map<string, number | null>();
+  const checked = [...versions.keys()];
+  const s = new Statements(expect && [
+    notices.channel, notices.node, checked, checked.map((u) => versions.get(u)),
+    checked.map((u) => net.users.get(u)?.row?.created ?? null), checked.map((u) => net.users.get(u)?.row === null),
+    [...new Set(net.queued.map((q) => q.owner))], expect.counters ? JSON.stringify(expect.counters) : null,
+  ]);
   if (net.expungeLogDropped.size) {
     // a range: alone, before the puts of the same mailboxes that may follow it
     s.add([[...net.expungeLogDropped]], (ids) => `DELETE FROM expunge_log WHERE mailbox_id = ANY(${ids}::bigint[])`);
@@ -76,7 +101,7 @@ export function commitStatements(net: NetChanges, epoch: number): Statement[] {
     s.add([JSON.stringify(net.counters)], (v) =>
       `INSERT INTO tegami_meta (key, value) VALUES ('counters', ${v}) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`);
   }
-  const users = split(net.users);
+  const users = split(new Map([...net.users].filter(([u]) => !versions.has(u))));
   deleteRows(s, 'accounts', users.deletes, [['name', 'text', (k) => k]]);
   upsertRows(s, 'accounts', users.puts, 1, [['name', 'text', (p) => p.key], ['created', 'bigint', (p) => p.row.created]]);
 
@@ -113,12 +138,16 @@ export function commitStatements(net: NetChanges, epoch: number): Statement[] {
     ['mailbox_id', 'bigint', (p) => p.key.mailboxId], ['modseq', 'bigint', (p) => p.key.modseq], ['uids', 'text', (p) => JSON.stringify(p.row)],
   ]);
 
-  const queue = split(net.reclaimQueue);
-  deleteRows(s, 'reclaim_queue', queue.deletes, [['owner', 'text', (k) => k.owner], ['seq', 'bigint', (k) => k.seq]]);
-  upsertRows(s, 'reclaim_queue', queue.puts, 2, [
-    ['owner', 'text', (p) => p.key.owner], ['seq', 'bigint', (p) => p.key.seq], ['at', 'float8', (p) => p.row.at],
-    ['bytes', 'bigint', (p) => (p.row.t === 'body' ? p.row.bytes : 0)], ['item', 'text', (p) => JSON.stringify(p.row)],
-  ]);
+  const dequeued = [...net.dequeued.values()];
+  deleteRows(s, 'reclaim_queue', dequeued, [['owner', 'text', (k) => k.owner], ['seq', 'bigint', (k) => k.seq]]);
+  if (net.queued.length) {
+    const q = net.queued;
+    // WITH ORDINALITY: numbered in the engine's order
+    s.add([q.map((x) => x.owner), q.map((x) => x.item.at), q.map((x) => (x.item.t === 'body' ? x.item.bytes : 0)), q.map((x) => JSON.stringify(x.item))],
+      (owners, at, bytes, items) => `INSERT INTO reclaim_queue (owner, seq, at, bytes, item)
+        SELECT o, nextval('tegami_reclaim_seq'), a, b, i
+        FROM unnest(${owners}::text[], ${at}::float8[], ${bytes}::bigint[], ${items}::text[]) WITH ORDINALITY AS t(o, a, b, i, n) ORDER BY n`);
+  }
   s.flush();
   return s.done;
 }

@@ -21,7 +21,10 @@ export interface NetChanges {
   expungeLogDropped: Set<number>;
   /** a put replaces the body's chunks, a delete frees them */
   bodies: Rows<string, { raw: RawMessage; summary: unknown }>;
-  reclaimQueue: Rows<{ owner: string; seq: number }, ReclaimItem>;
+  /** queue items taken off (by the seq they were stored with) */
+  dequeued: Map<string, { readonly owner: string; readonly seq: number }>;
+  /** queue items added: numbered by the database (tegami_reclaim_seq), in this order */
+  queued: { readonly owner: string; readonly item: ReclaimItem }[];
 }
 
 // Account and mailbox names never hold NUL (PostgreSQL text cannot), so it separates key parts.
@@ -30,7 +33,7 @@ const k2 = (a: string | number, b: string | number) => `${a}\0${b}`;
 export function netChanges(changes: readonly Change[]): NetChanges {
   const net: NetChanges = {
     users: new Map(), mailboxes: new Map(), messages: new Map(), expungeLog: new Map(), expungeLogDropped: new Set(),
-    bodies: new Map(), reclaimQueue: new Map(),
+    bodies: new Map(), dequeued: new Map(), queued: [],
   };
   for (const c of changes) {
     switch (c.t) {
@@ -58,8 +61,8 @@ export function netChanges(changes: readonly Change[]): NetChanges {
           net.expungeLogDropped.add(c.mailboxId);
         }
         break;
-      case 'queueReclaim': net.reclaimQueue.set(k2(c.owner, c.seq), { key: { owner: c.owner, seq: c.seq }, row: c.item }); break;
-      case 'dequeueReclaim': net.reclaimQueue.set(k2(c.owner, c.seq), { key: { owner: c.owner, seq: c.seq }, row: null }); break;
+      case 'queueReclaim': net.queued.push({ owner: c.owner, item: c.item }); break;
+      case 'dequeueReclaim': net.dequeued.set(k2(c.owner, c.seq), { owner: c.owner, seq: c.seq }); break;
     }
   }
   return net;

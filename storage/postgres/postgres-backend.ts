@@ -4,16 +4,21 @@
 // on, and on a Patroni cluster in synchronous mode for the standby too); reclaim steps do not
 // (synchronous_commit off): they are redone from the durable queue after a crash (invariant 4), and
 // their small transactions keep the dead tuples that VACUUM and the replicas must deal with small.
+// Several tegami processes may share one database (nodes.ts): this backend is a SharedBackend.
 import pg from 'pg';
 import { MessageGoneError, StoreFormatError } from '../errors.ts';
-import type { Backend, BackendState, Change, MailboxRecord, QueuedReclaim, QueueSummary, StoredMailbox } from '../engine/index.ts';
+import {
+  CommitConflictError, CommitOutcomeUnknownError,
+  type Backend, type BackendState, type Change, type CommitExpectations, type CommitResult, type Counters, type MailboxRecord,
+  type QueuedReclaim, type QueueSummary, type RemoteChange, type SharedBackend, type StoredMailbox, type VersionedAccount,
+} from '../engine/index.ts';
 import { decodeCounters, decodeReclaimItem, decodeSummary, decodeUids } from '../level/records.ts';
 import type { BodyRange, MessageMeta } from '../types.ts';
-import { commitStatements } from './commit-sql.ts';
+import { commitStatements, type Statement } from './commit-sql.ts';
 import { clientForTarget, parseTarget, type PostgresTarget } from './hosts.ts';
 import { netChanges } from './net-changes.ts';
+import { NodeLink, nodeName } from './nodes.ts';
 import { CHUNK_BYTES, migrate } from './schema.ts';
-import { takeWriterRole } from './writer.ts';
 
 export interface PostgresBackendOptions {
   /**
@@ -44,36 +49,49 @@ function typeParsers(): pg.CustomTypesConfig {
   return types;
 }
 
-export class PostgresBackend implements Backend {
+/** SQLSTATE of tegami_commit()'s refusal (schema.ts). */
+const CONFLICT = 'TGCON';
+
+export class PostgresBackend implements Backend, SharedBackend {
   private readonly pool: pg.Pool;
-  /** For reclaim steps: connections with synchronous_commit off. */
-  private readonly lazyPool: pg.Pool;
   private readonly target: PostgresTarget;
-  /** Connections to the host that takes writes, shared by both pools (hosts.ts). */
+  /** Connections to the host that takes writes, for the pool and the node's own (hosts.ts). */
   private readonly client: typeof pg.Client;
-  /** The writer epoch taken at open (writer.ts). */
-  private epoch = -1;
+  /** How this node signs its notices, and where they go: one channel per database and schema. */
+  private readonly notices = { channel: 'tegami', node: nodeName() };
+  private readonly link: NodeLink;
 
   constructor(private readonly opts: PostgresBackendOptions) {
     this.target = parseTarget(opts.connectionString);
     this.client = clientForTarget(this.target, CONNECT_TIMEOUT_MS / 2);
-    this.pool = this.newPool(opts.poolSize ?? 8, []);
-    this.lazyPool = this.newPool(1, ['synchronous_commit=off']);
+    this.pool = this.newPool(opts.poolSize ?? 8);
+    if (opts.schema) this.notices.channel = `tegami.${opts.schema}`;
+    this.link = new NodeLink((settings) => new this.client(this.config(settings)), this.notices.channel, this.notices.node);
   }
 
-  private newPool(max: number, settings: string[]): pg.Pool {
-    if (this.opts.schema) settings.push(`search_path=${pg.escapeIdentifier(this.opts.schema)}`);
-    const pool = new pg.Pool({
+  get shared(): SharedBackend {
+    return this;
+  }
+
+  get reclaiming(): boolean {
+    return this.link.reclaiming;
+  }
+
+  private config(settings: string[]): pg.ClientConfig {
+    if (this.opts.schema) settings = [...settings, `search_path=${pg.escapeIdentifier(this.opts.schema)}`];
+    return {
       connectionString: this.target.url,
-      Client: this.client,
-      max,
       // an unreachable server is a temporary error after a few seconds, not a session that hangs;
       // keepalive notices a peer that vanished (failover) on a connection in use
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
       types: typeParsers(),
       ...(settings.length ? { options: settings.map((s) => `-c ${s}`).join(' ') } : {}),
-    });
+    };
+  }
+
+  private newPool(max: number): pg.Pool {
+    const pool = new pg.Pool({ ...this.config([]), Client: this.client, max });
     // An idle connection that breaks (server restart, failover) is dropped by the pool; without a
     // listener its error event would end the process. The next query opens a new connection.
     pool.on('error', () => undefined);
@@ -88,23 +106,43 @@ export class PostgresBackend implements Backend {
     } finally {
       client.release();
     }
-    this.epoch = await takeWriterRole(this.pool);
-    const counters = await this.pool.query<{ value: string }>(`SELECT value FROM tegami_meta WHERE key = 'counters'`);
-    const queues = await this.pool.query<QueueSummary>(
+    const reclaiming = await this.link.tryTakeRole();
+    return { counters: await this.counters(), reclaimQueues: reclaiming ? await this.queueSummaries() : [] };
+  }
+
+  listen(events: { changed(c: RemoteChange): void; missed(): void; reclaiming(held: boolean): void }): void {
+    this.link.start(events);
+  }
+
+  async counters(): Promise<Counters> {
+    const { rows } = await this.pool.query<{ value: string }>(`SELECT value FROM tegami_meta WHERE key = 'counters'`);
+    // migration 3 writes the row
+    if (!rows[0]) throw new StoreFormatError('tegami_meta has no counters row');
+    return decodeCounters('tegami_meta counters', Buffer.from(rows[0].value));
+  }
+
+  async queueSummaries(owners?: readonly string[]): Promise<QueueSummary[]> {
+    const { rows } = await this.pool.query<QueueSummary>(
       `SELECT owner, count(*)::bigint AS items, sum(bytes)::bigint AS bytes, min(at) AS "oldestAt", max(seq) AS "maxSeq"
-       FROM reclaim_queue GROUP BY owner`);
-    return {
-      counters: counters.rows[0] ? decodeCounters('tegami_meta counters', Buffer.from(counters.rows[0].value)) : undefined,
-      reclaimQueues: queues.rows,
-    };
+       FROM reclaim_queue ${owners ? 'WHERE owner = ANY($1)' : ''} GROUP BY owner`, owners ? [owners] : []);
+    return rows;
+  }
+
+  async versions(users: readonly string[]): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ name: string; version: number }>('SELECT name, version FROM accounts WHERE name = ANY($1)', [users]);
+    return new Map(rows.map((r) => [r.name, r.version]));
   }
 
   async load(user: string): Promise<StoredMailbox[] | undefined> {
-    // One snapshot for the account's three tables, each one range read.
+    return (await this.loadVersioned(user))?.mailboxes;
+  }
+
+  async loadVersioned(user: string): Promise<VersionedAccount | undefined> {
+    // One snapshot for the account's three tables and its version, each one range read.
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const account = await client.query('SELECT 1 FROM accounts WHERE name = $1', [user]);
+      const account = await client.query<{ version: number }>('SELECT version FROM accounts WHERE name = $1', [user]);
       if (account.rowCount === 0) {
         await client.query('COMMIT');
         return undefined;
@@ -123,7 +161,7 @@ export class PostgresBackend implements Backend {
       });
       for (const m of messages.rows) byBox.get(m.mailbox_id)!.messages.push(metaOf(m));
       for (const e of log.rows) byBox.get(e.mailbox_id)!.expungeLog.push(e.modseq);
-      return out;
+      return { mailboxes: out, version: account.rows[0]!.version };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -136,26 +174,54 @@ export class PostgresBackend implements Backend {
     return (await this.pool.query<{ name: string }>('SELECT name FROM accounts ORDER BY name')).rows.map((r) => r.name);
   }
 
-  async commit(changes: readonly Change[], opts: { durable: boolean }): Promise<void> {
-    const statements = commitStatements(netChanges(changes), this.epoch);
-    const pool = opts.durable ? this.pool : this.lazyPool;
-    // one statement is a transaction of its own: one round trip
-    if (statements.length <= 1) {
-      if (statements[0]) await pool.query(statements[0].text, statements[0].values);
-      return;
-    }
-    const client = await pool.connect();
-    let broken: Error | undefined;
+  /**
+   * Durable commits go through the pool; the others are the reclaimer's, and go over the session
+   * that holds the reclaim role (nodes.ts), with synchronous_commit off.
+   */
+  async commit(changes: readonly Change[], opts: { durable: boolean; expect?: CommitExpectations }): Promise<CommitResult> {
+    const statements = commitStatements(netChanges(changes), this.notices, opts.expect);
+    let rows: { account: string | null; version: number | null }[] = [];
+    const role = opts.durable ? undefined : this.link.roleSession();
     try {
-      await client.query('BEGIN');
-      for (const s of statements) await client.query(s.text, s.values);
-      await client.query('COMMIT');
+      if (role) rows = await this.run(role, statements);
+      else if (statements.length <= 1) {
+        // one statement is a transaction of its own: one round trip
+        if (statements[0]) rows = (await this.pool.query(statements[0].text, statements[0].values)).rows;
+      } else {
+        const client = await this.pool.connect();
+        let broken: Error | undefined;
+        try {
+          rows = await this.run(client, statements);
+        } catch (err) {
+          // a connection that broke is not handed out again (PostgreSQL's own refusals leave it usable)
+          if (!(err instanceof pg.DatabaseError)) broken = err as Error;
+          throw err;
+        } finally {
+          client.release(broken);
+        }
+      }
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw commitError(err);
+    }
+    return { versions: new Map(rows.filter((r) => r.account !== null).map((r) => [r.account!, r.version!])) };
+  }
+
+  /** The statements in one transaction on this client; the first one's rows (tegami_commit's). */
+  private async run(client: pg.ClientBase, statements: readonly Statement[]): Promise<{ account: string | null; version: number | null }[]> {
+    if (statements.length === 0) return [];
+    if (statements.length === 1) return (await client.query(statements[0]!.text, statements[0]!.values)).rows;
+    await client.query('BEGIN');
+    try {
+      let first: { account: string | null; version: number | null }[] | undefined;
+      for (const s of statements) {
+        const { rows } = await client.query(s.text, s.values);
+        first ??= rows;
+      }
+      await client.query('COMMIT');
+      return first ?? [];
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
       throw err;
-    } finally {
-      // a connection that could not even roll back is not handed out again
-      client.release(broken);
     }
   }
 
@@ -233,8 +299,20 @@ export class PostgresBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.end(), this.lazyPool.end()]);
+    await Promise.all([this.pool.end(), this.link.close()]);
   }
+}
+
+/**
+ * What a failed commit means to the engine. An error PostgreSQL answered with (a SQLSTATE) was the
+ * statement's: nothing of it was applied, and TGCON says why (schema.ts, tegami_commit). Without
+ * one the answer never came (a broken connection, a failover): the commit may have been applied.
+ */
+function commitError(err: unknown): Error {
+  if (!(err instanceof pg.DatabaseError)) return new CommitOutcomeUnknownError(`commit outcome unknown: ${(err as Error).message}`, { cause: err });
+  if (err.code !== CONFLICT) return err;
+  const d = JSON.parse(err.detail ?? '{}') as { accounts?: string[]; counters?: boolean };
+  return new CommitConflictError(d.accounts ?? [], d.counters === true);
 }
 
 // ---- rows ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
 //   bodies         (body_id) → size, the analyzer's summary; one per delivered body, shared by recipients
 //   body_chunks    (body_id, chunk) → bytes, CHUNK_BYTES each but the last
 //   reclaim_queue  (owner, seq) → when queued, bytes, the item: the durable reclaim queue, one per account
-//   tegami_writer  one row: the fencing epoch of the one tegami that may write (writer.ts)
+//   accounts.version  moved by every commit to the account (tegami_commit, nodes.ts)
 //
 // "Is this body still used?" is answered by messages' body_id index, so the engine's addRef needs no
 // row of its own. Deletions are continuous and in small transactions (the reclaimer), so autovacuum
@@ -89,6 +89,61 @@ const MIGRATIONS: readonly string[] = [
      IF current IS DISTINCT FROM mine THEN
        RAISE EXCEPTION 'fenced: another tegami (writer epoch %) took over this store from epoch %', current, mine
          USING ERRCODE = 'TGFEN';
+     END IF;
+   END $$;`,
+  // 3: several nodes (nodes.ts). Every account has a version, taken from one sequence so that a value
+  // is never seen twice (not even after the account is deleted and created again); every commit that
+  // touches accounts calls tegami_commit() first, which moves their versions if they are still those
+  // the committing node read, checks the counters the same way, and notifies the other nodes. Queue
+  // items are numbered by a sequence (each node's own counter knows only its items). The store-wide
+  // writer epoch goes: any node writes any account, and the reclaimer's role is an advisory lock.
+  `CREATE SEQUENCE tegami_versions;
+   ALTER TABLE accounts ADD COLUMN version bigint NOT NULL DEFAULT nextval('tegami_versions');
+   CREATE SEQUENCE tegami_reclaim_seq;
+   SELECT setval('tegami_reclaim_seq', GREATEST(1, (SELECT max(seq) FROM reclaim_queue)));
+   INSERT INTO tegami_meta (key, value) VALUES ('counters', '{"nextMailboxId":1,"lastUidValidity":0}') ON CONFLICT (key) DO NOTHING;
+   DROP FUNCTION tegami_fence(bigint);
+   DROP TABLE tegami_writer;
+   CREATE FUNCTION tegami_commit(channel text, node text, names text[], expected bigint[], created bigint[], gone boolean[],
+                                 queued text[], counters text)
+   RETURNS TABLE (account text, version bigint) LANGUAGE plpgsql AS $$
+   DECLARE
+     lost text[] := '{}';
+     counters_lost boolean := false;
+     i integer;
+     v bigint;
+   BEGIN
+     -- in name order: two commits over the same accounts lock them in the same order
+     FOR i IN SELECT t.i FROM unnest(names) WITH ORDINALITY AS t(name, i) ORDER BY t.name COLLATE "C" LOOP
+       v := NULL;
+       IF expected[i] IS NULL THEN
+         BEGIN
+           INSERT INTO accounts AS a (name, created) VALUES (names[i], created[i]) RETURNING a.version INTO v;
+         EXCEPTION WHEN unique_violation THEN
+           v := NULL;
+         END;
+       ELSIF gone[i] THEN
+         DELETE FROM accounts AS a WHERE a.name = names[i] AND a.version = expected[i] RETURNING nextval('tegami_versions') INTO v;
+       ELSE
+         UPDATE accounts AS a SET version = nextval('tegami_versions') WHERE a.name = names[i] AND a.version = expected[i]
+           RETURNING a.version INTO v;
+       END IF;
+       IF v IS NULL THEN
+         lost := lost || names[i];
+       ELSE
+         account := names[i];
+         version := v;
+         RETURN NEXT;
+         PERFORM pg_notify(channel, node || ' ' || v || ' ' || (names[i] = ANY(queued))::integer || ' ' || names[i]);
+       END IF;
+     END LOOP;
+     IF counters IS NOT NULL THEN
+       PERFORM 1 FROM tegami_meta WHERE key = 'counters' AND value::jsonb = counters::jsonb FOR UPDATE;
+       counters_lost := NOT FOUND;
+     END IF;
+     IF cardinality(lost) > 0 OR counters_lost THEN
+       RAISE EXCEPTION 'another node committed first' USING ERRCODE = 'TGCON',
+         DETAIL = json_build_object('accounts', lost, 'counters', counters_lost)::text;
      END IF;
    END $$;`,
 ];

@@ -1,7 +1,7 @@
 // What only the PostgreSQL backend can get wrong (the shared contract is test/storage/, run for it
-// too): a transaction that PostgreSQL itself aborts half way leaves nothing, a tegami that another
-// took over can no longer write, the schema's version is checked, and a PostgreSQL restart costs
-// clients a temporary error at most, never the process.
+// too): a transaction that PostgreSQL itself aborts half way leaves nothing, the schema's version is
+// checked, and a PostgreSQL restart costs clients a temporary error at most, never the process.
+// Several tegami on one database: several-nodes.test.ts.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { MailEngine } from '../../storage/engine/mail-engine.ts';
@@ -40,27 +40,6 @@ describe.skipIf(skip)(`postgres backend${skip ? ` (skipped: ${skip})` : ''}`, ()
     const next = await store.append('alice', 'INBOX', msg('next'));
     expect(next.uid).toBeGreaterThan(before.messages[0]!.uid);
     await store.close();
-  });
-
-  it('fences a tegami that another one took over: its commits fail, and no UID is given twice', async () => {
-    const b = backend();
-    const schema = `b_${schemas}`;
-    const first = await MailEngine.open(b);
-    await first.ensureUser('alice');
-    const kept = await first.append('alice', 'INBOX', msg('by the first'));
-    const second = await MailEngine.open(new PostgresBackend({ connectionString: cluster().url, schema, poolSize: 2 }));
-    // both now hold alice's index with the same UIDNEXT: without the fence both would give it out
-    await second.snapshot('alice', 'INBOX');
-    const err = await first.append('alice', 'INBOX', msg('after the takeover')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect((err as Error).message).toMatch(/fenced/);
-    await expect(first.storeFlags('alice', 'INBOX', [kept.uid], 'add', ['\\Seen'])).rejects.toBeInstanceOf(StoreUnavailableError);
-    const next = await second.append('alice', 'INBOX', msg('by the second'));
-    expect(next.uid).toBeGreaterThan(kept.uid);
-    const snap = await second.snapshot('alice', 'INBOX');
-    expect(snap.messages.map((m) => [m.uid, m.flags])).toEqual([[kept.uid, []], [next.uid, []]]);
-    await first.close();
-    await second.close();
   });
 
   it('refuses a database written at a newer schema version', async () => {
