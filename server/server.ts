@@ -274,7 +274,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
           for (const state of ['ok', 'failed', 'recovering'] as const) metrics.storeState.set({ state }, inner.health.state === state ? 1 : 0);
           const free = inner.freeBytes();
           if (free !== undefined) metrics.freeBytes.set(free);
-          const { reclaimBacklog: b, reclaimed } = store.stats();
+          const { reclaimBacklog: b, reclaimed, nodes } = store.stats();
+          if (nodes) {
+            metrics.nodeReloads.set(nodes.reloads);
+            metrics.nodeConflicts.set(nodes.conflicts);
+            metrics.nodeReclaiming.set(nodes.reclaiming ? 1 : 0);
+          }
           metrics.reclaimBacklog.set(b.bodies);
           metrics.reclaimBacklogBytes.set(b.bytes);
           metrics.reclaimBacklogAccounts.set(b.accounts);

@@ -125,6 +125,12 @@ export interface StoreStats {
   };
   /** Reclaimed since the store opened (a rate over time is the reclaimer's throughput). */
   readonly reclaimed: { readonly bodies: number; readonly bytes: number };
+  /**
+   * On a store several nodes share: accounts reloaded because another node changed them, commit
+   * rounds refused because another node wrote one of their accounts first (each then reloads and
+   * tries again), and whether this node runs the reclaimer.
+   */
+  readonly nodes?: { readonly reloads: number; readonly conflicts: number; readonly reclaiming: boolean };
 }
 
 /** Bytes [start, end) of one stored body. */

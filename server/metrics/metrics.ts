@@ -41,6 +41,10 @@ export class Metrics {
   readonly reclaimBacklogAccounts = new Gauge({ name: 'tegami_reclaim_backlog_accounts', help: 'Accounts with deletions waiting to be reclaimed', registers: [this.registry] });
   readonly reclaimedBodies = new Gauge({ name: 'tegami_reclaimed_bodies', help: 'Message bodies reclaimed since start (rate() = reclaimer throughput)', registers: [this.registry] });
   readonly reclaimedBytes = new Gauge({ name: 'tegami_reclaimed_bytes', help: 'Bytes reclaimed since start', registers: [this.registry] });
+  // several nodes on one store (README "Running several nodes")
+  readonly nodeReloads = new Gauge({ name: 'tegami_node_reloads', help: 'Accounts reloaded since start because another node changed them', registers: [this.registry] });
+  readonly nodeConflicts = new Gauge({ name: 'tegami_node_conflicts', help: 'Commit rounds refused since start because another node wrote first (then retried)', registers: [this.registry] });
+  readonly nodeReclaiming = new Gauge({ name: 'tegami_node_reclaiming', help: '1 on the node that runs the reclaimer', registers: [this.registry] });
   readonly reclaimOldest = new Gauge({ name: 'tegami_reclaim_oldest_seconds', help: 'Age of the oldest item waiting to be reclaimed', registers: [this.registry] });
   readonly storeState = new Gauge({
     name: 'tegami_store_state', help: 'Store state: 1 for the current one of ok, failed, recovering', labelNames: ['state'], registers: [this.registry],

@@ -885,6 +885,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         bodies: r.backlogItems, bytes: r.backlogBytes, oldestMs: r.oldestAt ? Date.now() - r.oldestAt : 0, accounts: this.reclaimer.accountsWaiting,
       },
       reclaimed: { bodies: r.reclaimedBodies, bytes: r.reclaimedBytes },
+      ...(this.backend.shared ? { nodes: { ...this.sharing, reclaiming: this.backend.shared.reclaiming } } : {}),
     };
   }
 

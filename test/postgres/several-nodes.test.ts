@@ -52,6 +52,9 @@ describe.skipIf(skip)(`several tegami on one postgres${skip ? ` (skipped: ${skip
     const onB = await b.snapshot('alice', 'INBOX');
     expect(onA.messages).toEqual(onB.messages);
     expect(onA.messages.map((m) => [m.uid, m.flags])).toEqual([[second.uid, ['\\Seen']]]);
+    // what an operator watches (tegami_node_reloads)
+    expect(a.stats().nodes!.reloads).toBeGreaterThan(0);
+    expect(b.stats().nodes!.reloads).toBeGreaterThan(0);
     await a.close();
     await b.close();
   });
@@ -76,6 +79,8 @@ describe.skipIf(skip)(`several tegami on one postgres${skip ? ` (skipped: ${skip
     expect(new Set(given).size).toBe(given.length);
     expect(given.length + temporary).toBe(80);
     expect(given.length).toBeGreaterThan(60);
+    // the nodes did race (otherwise this proves nothing), and took turns
+    expect(a.stats().nodes!.conflicts + b.stats().nodes!.conflicts).toBeGreaterThan(0);
     await until('both nodes agree', async () =>
       JSON.stringify((await a.snapshot('alice', 'INBOX')).messages) === JSON.stringify((await b.snapshot('alice', 'INBOX')).messages));
     const uids = (await a.snapshot('alice', 'INBOX')).messages.map((m) => m.uid);
@@ -135,10 +140,12 @@ describe.skipIf(skip)(`several tegami on one postgres${skip ? ` (skipped: ${skip
     // a opened first and holds the role: it hears of b's queue and drains it
     await until('a to reclaim b\'s expunge', () => a.stats().reclaimed.bodies === 1);
     expect(b.stats().reclaimed.bodies).toBe(0);
+    expect([a.stats().nodes!.reclaiming, b.stats().nodes!.reclaiming]).toEqual([true, false]);
     await a.close();
     const { uid: u2 } = await b.append('alice', 'INBOX', msg('to go too'));
     await b.expunge('alice', 'INBOX', [u2]);
     await until('b to take the role and reclaim', () => b.stats().reclaimed.bodies === 1, 10_000);
+    expect(b.stats().nodes!.reclaiming).toBe(true);
     await b.close();
   });
 });
