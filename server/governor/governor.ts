@@ -177,8 +177,8 @@ export class Governor implements GovernorContract {
   private slowWindows = 0;
   private storageLatencyMs = 0;
   /**
-   * Each listener's accept queue (by port): the last probe's wait, and a CoDel on it — a standing
-   * queue, not one stall of the loop. Per listener, since a short IMAP queue says nothing of a deep
+   * Each listener's accept queue (by port): how many connections the last probe found ahead of it,
+   * and a CoDel on the probes' waits — a standing queue, not one stall of the loop. Per listener, since a short IMAP queue says nothing of a deep
    * POP3 one.
    */
   private readonly acceptQueues = new Map<number, AcceptQueue>();
