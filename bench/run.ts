@@ -5,6 +5,7 @@
 //   npm run bench -- poll-storm --peer dovecot      one scenario, tegami and Dovecot alternating
 //   npm run bench -- --size full --peer dovecot     the sizes (100k mailboxes): ~30 minutes
 //   npm run bench -- poll-storm --store postgres    tegami over a private PostgreSQL 15 (fsync on)
+//   npm run bench -- poll-storm --store sharded     tegami over two, with a shard map (half the accounts each)
 //   options: --repeats N (default 3)  --profile (CPU profile of tegami; hot spots in the report)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -137,7 +138,7 @@ async function main() {
     },
   });
   const store = values.store;
-  if (store !== 'leveldb' && store !== 'postgres') throw new Error('--store is leveldb or postgres');
+  if (store !== 'leveldb' && store !== 'postgres' && store !== 'sharded') throw new Error('--store is leveldb, postgres or sharded');
   const size = values.size as Size;
   if (size !== 'quick' && size !== 'full') throw new Error('--size is quick or full');
   if (values.peer && values.peer !== 'dovecot') throw new Error('the only peer is dovecot');

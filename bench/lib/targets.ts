@@ -1,7 +1,7 @@
 // The servers a bench scenario runs against: tegami (a real `tegami serve` process on a data directory
 // built like an operator would) and, as a peer, a private tuned Dovecot — same users, same mbox, same
 // durability. Each reports its CPU time so figures can be given per operation.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -39,9 +39,10 @@ export interface TargetOptions {
   metrics?: boolean;
   /**
    * Where tegami keeps its mail: 'leveldb' (default) or 'postgres' — a private PostgreSQL 15 on
-   * loopback with fsync on, filled from the same data directory by `tegami migrate-store`.
+   * loopback with fsync on, filled from the same data directory by `tegami migrate-store` — or
+   * 'sharded': two such clusters and a shard map, every other account pinned to the second.
    */
-  store?: 'leveldb' | 'postgres';
+  store?: 'leveldb' | 'postgres' | 'sharded';
 }
 
 export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions = {}): Promise<Target> {
@@ -51,29 +52,36 @@ export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions =
 async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   const { dataDir, users } = await preparePopulatedDataDir(fx);
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-  let pg: TempPostgres | undefined;
+  const pg: TempPostgres[] = [];
+  const stopPostgres = () => Promise.all(pg.map((c) => c.stop()));
   const storeArgs: string[] = [];
-  if (opts.store === 'postgres') {
-    pg = await startPostgres({ durable: true });
-    const url = await pg.newDatabase();
+  if (opts.store === 'postgres' || opts.store === 'sharded') {
+    for (let i = opts.store === 'sharded' ? 2 : 1; i > 0; i--) pg.push(await startPostgres({ durable: true }));
+    const urls = await Promise.all(pg.map((c) => c.newDatabase()));
+    if (opts.store === 'postgres') storeArgs.push('--store', urls[0]!);
+    else {
+      const map = join(dataDir, 'shards.json');
+      const pins = Object.fromEntries(users.filter((_, i) => i % 2 === 1).map((u) => [u.name, 'b']));
+      writeFileSync(map, JSON.stringify({ clusters: { a: urls[0], b: urls[1] }, newAccounts: 'a', accounts: pins }));
+      storeArgs.push('--shard-map', map);
+    }
     // a fixture without mail has no store to copy: tegami starts on the empty database
     if (existsSync(join(dataDir, 'mail'))) {
-      await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, '--store', url]).catch(async (err: unknown) => {
-        await pg!.stop();
+      await promisify(execFile)(process.execPath, [BIN, 'migrate-store', '--data', dataDir, ...storeArgs]).catch(async (err: unknown) => {
+        await stopPostgres();
         throw err;
       });
     }
-    storeArgs.push('--store', url);
   }
   const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
   const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, { nodeArgs })
     .catch(async (err: unknown) => {
-      await pg?.stop();
+      await stopPostgres();
       throw err;
     });
   const pid = server.child.pid!;
   // with PostgreSQL, the database's processes work for tegami too
-  const pids = () => [pid, ...(pg ? processTree(pg.postmasterPid()) : [])];
+  const pids = () => [pid, ...pg.flatMap((c) => processTree(c.postmasterPid()))];
   return {
     side: 'tegami',
     ports: server.ports,
@@ -83,7 +91,7 @@ async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
     cpuSeconds: () => pids().reduce((sum, p) => sum + (processCpuSeconds(p) || 0), 0),
     async stop() {
       await server.stop();
-      await pg?.stop();
+      await stopPostgres();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
