@@ -1,13 +1,16 @@
 // The sharded store's routing rules (storage/shards/), over memory engines: the map file is checked
 // whole, an account stays where it lives when `newAccounts` changes, an account found in two clusters
-// is refused until it is pinned, and a map that drops a cluster in use is not taken while running.
+// is refused until it is pinned, a map that drops a cluster in use is not taken while running, and a
+// body read that names its account asks that account's cluster only.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { interceptStore } from '../../server/store-interceptor.ts';
 import { MailEngine } from '../../storage/engine/index.ts';
 import { ShardMapError, StoreUnavailableError, type Store } from '../../storage/index.ts';
 import { MemoryBackend } from '../../storage/memory/memory-backend.ts';
+import { readAll } from '../../storage/read-all.ts';
 import { parseShardMap } from '../../storage/shards/shard-map.ts';
 import { ShardedStore } from '../../storage/shards/sharded-store.ts';
 
@@ -90,6 +93,24 @@ describe('a sharded store', () => {
     ]);
     expect(errors.every((e) => e instanceof ShardMapError)).toBe(true);
     expect((await store.snapshot('bob', 'INBOX')).messages).toHaveLength(1);
+    await store.close();
+  });
+
+  it('reads a body from its account\'s cluster alone when told whose it is, and finds it in any when not', async () => {
+    const asked: string[] = [];
+    const store = await ShardedStore.open({ map: parseShardMap({ clusters: { a: 'a', b: 'b' }, newAccounts: 'a', accounts: { bob: 'b' } }, 'test') }, {
+      openCluster: async (name) => interceptStore(await MailEngine.open(new MemoryBackend()), {
+        before: (_kind, op) => void (op.startsWith('readBod') && asked.push(name)),
+      }) as Store,
+    });
+    await store.ensureUser('bob');
+    await store.append('bob', 'INBOX', msg);
+    const [m] = (await store.snapshot('bob', 'INBOX')).messages;
+    expect(await readAll(store.readBody(m!.bodyId, 0, Infinity, 'bob'))).toEqual(msg);
+    expect(asked).toEqual(['b']);
+    asked.length = 0;
+    expect(await readAll(store.readBody(m!.bodyId))).toEqual(msg);
+    expect(asked.sort()).toEqual(['a', 'b', 'b']);
     await store.close();
   });
 
