@@ -8,7 +8,7 @@ import { handlePop3Connection } from '../protocol/pop3/index.ts';
 import { LoginGuard } from '../protocol/login-guard.ts';
 import type { Logger, SessionContext } from '../protocol/session-context.ts';
 import type { PlaintextLogin } from '../protocol/transport-security.ts';
-import { openStore, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
+import { openStore, ShardMapError, type OpenStoreOptions, type StoreHealth } from '../storage/index.ts';
 import { UnknownUserError } from '../storage/errors.ts';
 import type { MailStore } from '../storage/types.ts';
 import { ChaosStore, type ChaosSettings } from './chaos/index.ts';
@@ -182,7 +182,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   if (opts.dataDir) mkdirSync(join(opts.dataDir, 'mail'), { recursive: true, mode: 0o700 });
   const inner = await openStore({
     ...(opts.shardMap ? { shardMap: opts.shardMap } : opts.store ? { url: opts.store } : opts.dataDir ? { path: join(opts.dataDir, 'mail') } : { memory: true }),
-    onShardMapError: (err) => log.error({ err }, 'shard map not used; the last good one stays in force'),
+    onShardMapError: (err) => log.error({ err }, err instanceof ShardMapError ? 'shard map not used; the last good one stays in force' : 'cluster unavailable: its accounts get temporary errors until it is back'),
     onShardMapReload: (clusters) => log.info({ clusters }, 'shard map reloaded'),
     analyzer: analyzeMessage,
     reclaimGate: () => governor.background(),
@@ -206,7 +206,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TegamiServe
   const ensure = (name: string) => inner.ensureUser(name).catch((err) => log.error({ err, user: name }, 'cannot create mailbox'));
   users.onAdded((name) => void ensure(name));
   for (const [name, password] of Object.entries(opts.users ?? {})) await users.addInMemory(name, password);
-  for (const name of users.list()) await inner.ensureUser(name);
+  // sharded, an account whose cluster is down waits for it (temporary errors); the others are served
+  for (const name of users.list()) await (opts.shardMap ? ensure(name) : inner.ensureUser(name));
 
   const tls = await openTls(opts, log).catch(async (err: unknown) => {
     users.close();

@@ -29,10 +29,11 @@ export interface OpenStoreOptions {
   url?: string;
   /**
    * Several PostgreSQL clusters, each account in one: the shard map file (JSON, README "Sharding by
-   * account"), followed while the store is open. Every cluster of the map must open at start.
+   * account"), followed while the store is open. A cluster that cannot be reached at start is told
+   * to onShardMapError and tried again on use; its accounts get temporary errors meanwhile.
    */
   shardMap?: string;
-  /** Told when a changed shard map is refused (the last good one stays in force). */
+  /** Told when a changed shard map is refused (the last good one stays in force), or a cluster cannot be opened. */
   onShardMapError?: (err: unknown) => void;
   /** Told when a changed shard map is in force, with its clusters. */
   onShardMapReload?: (clusters: string[]) => void;
@@ -79,6 +80,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   if (shardMap) {
     const store = await ShardedStore.open({ file: shardMap }, {
       openCluster: openPostgres,
+      checkUrl: postgresUrl,
       onError: onShardMapError,
       onReload: (map) => onShardMapReload?.([...map.clusters.keys()]),
     });

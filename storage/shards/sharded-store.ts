@@ -9,8 +9,10 @@
 // the map's `newAccounts`. So editing `newAccounts` sends new accounts to a new cluster and never
 // moves an old one; an account found in two clusters is refused until the operator pins it.
 //
-// Failure stays per cluster: a cluster that is down gives its own accounts temporary errors
-// (StoreUnavailableError → `-ERR [SYS/TEMP]`, `NO [UNAVAILABLE]`, `451`) while the others work.
+// Failure stays per cluster: a cluster that is down — now, or already at start — gives its own
+// accounts temporary errors (StoreUnavailableError → `-ERR [SYS/TEMP]`, `NO [UNAVAILABLE]`, `451`)
+// while the others work; an account that is not pinned cannot be told from a new one while a cluster
+// is silent, so it waits too rather than be created a second time elsewhere.
 // Calls about no account in particular fan out: listUsers and stats merge every cluster's answer
 // (listUsers fails whole rather than leave a cluster's accounts out), close and reclaimDrained wait
 // for all. A delivery to accounts in several clusters is one commit per cluster: if one fails the
@@ -31,6 +33,8 @@ const REOPEN_AFTER_MS = 1000;
 export interface ShardedStoreOptions {
   /** Opens the store of one cluster from its URL (storage/index.ts: the engine over PostgreSQL). */
   openCluster(url: string): Promise<Store>;
+  /** Throws if a URL names no store this tegami can open (a mistake in the map, not an outage). */
+  checkUrl?(url: string): void;
   /** Told when a changed map is refused, or a cluster it added cannot be opened yet. */
   onError?(err: unknown): void;
   /** Told when a changed map is in force. */
@@ -44,6 +48,16 @@ interface Cluster {
   opening?: Promise<Store>;
   failedAt?: number;
   failure?: StoreUnavailableError;
+}
+
+function checkUrls(map: ShardMap, opts: ShardedStoreOptions): void {
+  for (const [name, url] of map.clusters) {
+    try {
+      opts.checkUrl?.(url);
+    } catch (err) {
+      throw new ShardMapError(`shard map: cluster "${name}": ${(err as Error).message}`);
+    }
+  }
 }
 
 /** The URL with its password, if any, hidden (for errors and logs). */
@@ -62,23 +76,34 @@ export class ShardedStore implements Store {
   }
 
   /**
-   * Opens every cluster of the map (a file, followed while the store is open, or a map) and fails —
-   * naming the cluster — if one cannot be opened: at start, nothing is created in the wrong place.
+   * Opens the store of a map (a file, followed while the store is open, or a map): a map that cannot
+   * be used is an error (ShardMapError, naming the file and the entry). A cluster that cannot be
+   * reached now is reported to `onError` and tried again when one of its accounts is asked for: its
+   * accounts get temporary errors meanwhile, and the other clusters' are served.
    */
   static async open(source: { file: string } | { map: ShardMap }, opts: ShardedStoreOptions): Promise<ShardedStore> {
-    const store = new ShardedStore('file' in source ? readShardMap(source.file) : source.map, opts);
-    const opened = await Promise.allSettled([...store.clusters.values()].map(async (c) => store.cluster(c)));
-    const failed = opened.findIndex((r) => r.status === 'rejected');
-    if (failed >= 0) {
-      await store.close();
-      throw (opened[failed] as PromiseRejectedResult).reason;
-    }
+    const map = 'file' in source ? readShardMap(source.file) : source.map;
+    checkUrls(map, opts);
+    const store = new ShardedStore(map, opts);
+    await Promise.all([...store.clusters.values()].map(async (c) => {
+      try {
+        await store.cluster(c);
+      } catch (err) {
+        opts.onError?.(err);
+      }
+    }));
     if ('file' in source) store.follower = followShardMap(source.file, (m) => store.reload(m), (err) => opts.onError?.(err));
     return store;
   }
 
   /** A new version of the map: clusters may be added and pins changed; a cluster in use may not go or move. */
   private reload(next: ShardMap): void {
+    try {
+      checkUrls(next, this.opts);
+    } catch (err) {
+      this.opts.onError?.(err);
+      return;
+    }
     for (const [name, url] of this.map.clusters) {
       const now = next.clusters.get(name);
       if (now !== url) {

@@ -2,17 +2,19 @@
 // --shard-map FILE`): each account's mail is in the cluster the map says (checked in the clusters
 // themselves), POP3, IMAP and SMTP work for accounts in both, a map that names an unknown cluster or
 // cannot be read stops the start with a message that says so, a cluster added to the map while the
-// server runs gets the next new account, and a cluster that goes down gives its own accounts
-// temporary errors while the other cluster's accounts are served as before; `tegami migrate-store
+// server runs gets the next new account, and a cluster that is down — at start, or later — gives its
+// own accounts temporary errors while the other cluster's accounts are served as before; `tegami migrate-store
 // --shard-map` spreads a LevelDB data directory over the clusters without a client noticing.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LineClient } from '../helpers/line-client.ts';
 import { pop3Login, pop3Multi, uidlList } from '../helpers/pop3.ts';
 import { postgresSkipReason, startPostgres, type TempPostgres } from '../helpers/postgres.ts';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
@@ -76,6 +78,41 @@ async function imapSubjects(port: number, user: string): Promise<string[]> {
   } finally {
     await c.logout();
   }
+}
+
+/**
+ * A TCP link to a cluster on a port of its own, open or shut: the cluster is reachable at one
+ * address, then not, then again, while PostgreSQL itself runs throughout.
+ */
+async function relay(): Promise<{ port: number; to: number; open(): Promise<void>; shut(): void }> {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  // a free port, left closed: connections to it are refused while the link is shut
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const link = {
+    port,
+    to: 0,
+    open: () => new Promise<void>((r) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(link.to, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', () => undefined).on('close', () => sockets.delete(s));
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', r);
+    }),
+    shut() {
+      server?.close();
+      server = undefined;
+      for (const s of sockets) s.destroy();
+    },
+  };
+  return link;
 }
 
 async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
@@ -165,12 +202,55 @@ describe.skipIf(skip)(`tegami sharded by account over two postgres clusters${ski
     await expect(start()).rejects.toThrow(/tegami: shard map \S+shards\.json is not valid JSON/);
     await expect(startServerProcess(['--shard-map', join(dir, 'missing.json'), '--data', dir])).rejects.toThrow(/tegami: cannot read shard map \S+missing\.json: ENOENT/);
     await expect(startServerProcess(['--shard-map', map, '--store', urlA, '--data', dir])).rejects.toThrow(/tegami: --shard-map names the stores itself: leave out --store and --memory/);
-    // a cluster nobody answers for (port 1 on loopback): named, with why
-    writeMap(map, { clusters: { a: urlA, down: 'postgres://tegami@127.0.0.1:1/tegami' }, newAccounts: 'a' });
-    await expect(start()).rejects.toThrow(/tegami: cluster "down" \(postgres:\/\/tegami@127\.0\.0\.1:1\/tegami\) cannot be opened: .*ECONNREFUSED/);
-    // no account was created anywhere (the last map's reachable cluster got only tegami's tables)
+    writeMap(map, { clusters: { a: urlA, x: 'mysql://tegami:secret@db.example.org/mail' }, newAccounts: 'a' });
+    await expect(start()).rejects.toThrow(/tegami: shard map: cluster "x": unsupported store URL mysql:\/\/tegami:\*\*\*@db\.example\.org\/mail: expected postgres:\/\//);
+    // the clusters were not touched: not even tegami's tables were created
+    await expect(inCluster(urlA)).rejects.toThrow(/relation "accounts" does not exist/);
     await expect(inCluster(urlB)).rejects.toThrow(/relation "accounts" does not exist/);
-    expect(await inCluster(urlA)).toEqual({});
+  });
+
+  it('starts while a cluster is down, serves the other cluster\'s accounts, and the down one\'s once it is back', async () => {
+    const c = await startPostgres();
+    const link = await relay();
+    try {
+      const [urlA, urlC] = await Promise.all([a.newDatabase(), c.newDatabase()]);
+      const viaLink = urlC.replace(/:(\d+)\//, (_, port: string) => {
+        link.to = Number(port);
+        return `:${link.port}/`;
+      });
+      const dir = tempDir();
+      const map = join(dir, 'shards.json');
+      writeMap(map, { clusters: { a: urlA, c: viaLink }, newAccounts: 'a', accounts: { bob: 'c' } });
+      const args = ['--shard-map', map, '--data', dir, '--user', 'alice:secret', '--user', 'bob:secret'];
+      await link.open();
+      server = await startServerProcess(args);
+      await sendMail(server.ports.smtp, ['alice@example.org', 'bob@example.org'], 'before');
+      await server.stop();
+
+      link.shut();
+      server = await startServerProcess(args);
+      const started = server;
+      await until('the log to say so', async () => /cluster \\"c\\" \(postgres:\/\/tegami@127\.0\.0\.1:\d+\/db_1\) cannot be opened.*cluster unavailable: its accounts get temporary errors/.test(started.stderr()));
+      expect(await sendRaw(server.ports.smtp, 'bob@example.org', 'Subject: early\r\n\r\nno\r\n')).toMatch(/^451 4\.3\.0 /);
+      const pop = await LineClient.connect(server.ports.pop3);
+      await pop.line();
+      await pop.command('USER bob');
+      expect(await pop.command('PASS secret')).toMatch(/^-ERR \[SYS\/TEMP\] /);
+      pop.close();
+      // alice is not pinned: she is found in cluster a, which answers
+      expect(await sendRaw(server.ports.smtp, 'alice@example.org', 'Subject: meanwhile\r\n\r\nyes\r\n')).toMatch(/^250 /);
+      expect(await imapSubjects(server.ports.imap, 'alice')).toEqual(['before', 'meanwhile']);
+
+      // back: no restart needed
+      await link.open();
+      await until('bob\'s cluster to take mail', async () => /^250 /.test(await sendRaw(started.ports.smtp, 'bob@example.org', 'Subject: back\r\n\r\nyes\r\n')));
+      expect((await retr(server.ports.pop3, 'bob', 2)).text).toContain('Subject: back');
+      expect(await inCluster(urlC)).toEqual({ bob: 2 });
+      expect(await inCluster(urlA)).toEqual({ alice: 2 });
+    } finally {
+      link.shut();
+      await c.stop();
+    }
   });
 
   it('sends a new account to a cluster added to the map while the server runs', async () => {
