@@ -35,7 +35,7 @@ export interface ShardedStoreOptions {
   openCluster(url: string): Promise<Store>;
   /** Throws if a URL names no store this tegami can open (a mistake in the map, not an outage). */
   checkUrl?(url: string): void;
-  /** Told when a changed map is refused, or a cluster it added cannot be opened yet. */
+  /** Told when a changed map is refused, or a cluster cannot be opened (at start, or when a map adds it). */
   onError?(err: unknown): void;
   /** Told when a changed map is in force. */
   onReload?(map: ShardMap): void;
