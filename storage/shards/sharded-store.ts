@@ -347,11 +347,15 @@ export class ShardedStore implements Store {
     await Promise.all(this.stores().map((s) => s.reclaimDrained()));
   }
 
-  /** The sum over the clusters open now (the oldest backlog item: the oldest of any). */
+  /** The sum over the clusters open now (the oldest backlog item: the oldest of any; reclaiming: in any). */
   stats(): StoreStats {
     const all = this.stores().map((s) => s.stats());
     const sum = (f: (s: StoreStats) => number) => all.reduce((n, s) => n + f(s), 0);
+    const shared = all.some((s) => s.nodes) ? {
+      nodes: { reloads: sum((s) => s.nodes?.reloads ?? 0), conflicts: sum((s) => s.nodes?.conflicts ?? 0), reclaiming: all.some((s) => s.nodes?.reclaiming) },
+    } : {};
     return {
+      ...shared,
       users: sum((s) => s.users),
       mailboxesLoaded: sum((s) => s.mailboxesLoaded),
       commitGroups: sum((s) => s.commitGroups),

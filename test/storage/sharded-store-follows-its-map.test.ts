@@ -114,6 +114,20 @@ describe('a sharded store', () => {
     await store.close();
   });
 
+  it('adds up the clusters\' figures, the several-nodes ones included', async () => {
+    const nodes = { a: { reloads: 2, conflicts: 1, reclaiming: false }, b: { reloads: 3, conflicts: 0, reclaiming: true } };
+    const store = await ShardedStore.open({ map: parseShardMap({ clusters: { a: 'a', b: 'b' }, newAccounts: 'a', accounts: { bob: 'b' } }, 'test') }, {
+      openCluster: async (name) => {
+        const engine = await MailEngine.open(new MemoryBackend());
+        return Object.assign(engine, { stats: () => ({ ...MailEngine.prototype.stats.call(engine), nodes: nodes[name as 'a' | 'b'] }) });
+      },
+    });
+    await store.ensureUser('alice');
+    await store.ensureUser('bob');
+    expect(store.stats()).toMatchObject({ users: 2, mailboxesLoaded: 12, nodes: { reloads: 5, conflicts: 1, reclaiming: true } });
+    await store.close();
+  });
+
   it.each([
     [{ clusters: {}, newAccounts: 'a' }, /"clusters" must name at least one cluster/],
     [{ clusters: { a: 'x' } }, /"newAccounts" must name the cluster that gets new accounts \(one of a\)/],
