@@ -53,10 +53,13 @@ try {
     machine: machineInfo(),
     sameNodeMs: summary(sameNode),
     otherNodeMs: summary(otherNode),
+    /** per delivery, B's time less A's: what the notice and B's reload add */
+    extraOnBMs: summary(otherNode.map((ms, i) => ms - sameNode[i]!)),
   };
   console.log(`delivery through node A → EXISTS, ${deliveries} deliveries (ms)`);
   console.log(`  IDLE on node A: p50 ${result.sameNodeMs.p50}  p99 ${result.sameNodeMs.p99}  max ${result.sameNodeMs.max}`);
   console.log(`  IDLE on node B: p50 ${result.otherNodeMs.p50}  p99 ${result.otherNodeMs.p99}  max ${result.otherNodeMs.max}`);
+  console.log(`  B less A, per delivery: p50 ${result.extraOnBMs.p50}  p99 ${result.extraOnBMs.p99}  max ${result.extraOnBMs.max}`);
   console.log(`written ${writeResult('nodes-idle', result)}`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop()));
