@@ -258,7 +258,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     this.sharing.reloads++;
     if (!stored) {
       this.accounts.delete(user);
-      for (const b of acct.boxes.values()) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+      for (const b of acct.boxes.values()) {
+        b.gone = true;
+        this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+      }
       return;
     }
     acct.version = stored.version;
@@ -271,7 +274,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
       if (box) for (const e of box.reload(s)) events.push([box, e]);
       acct.boxes.set(s.record.name, box ?? new MailboxIndex(s.record, s.messages, s.expungeLog));
     }
-    for (const b of before.values()) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+    for (const b of before.values()) {
+      b.gone = true;
+      this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+    }
     for (const [b, e] of events) this.emit(b, e);
   }
 
@@ -442,6 +448,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
         // RFC 3501 6.3.4/6.3.6: deleting a mailbox does not unsubscribe its name.
         if (box.record.subscribed) acct.unfiledSubscriptions.add(box.record.name);
         acct.boxes.delete(box.record.name);
+        box.gone = true;
         this.emit(box, { type: 'deleted', mailboxId: box.record.id });
         this.reclaimer.queued(user, [item]);
       });
@@ -458,7 +465,10 @@ export class MailEngine implements MailStore, MailStoreAdmin {
       for (const item of items) tx.write({ t: 'queueReclaim', owner: user, seq: this.nextReclaimSeq++, item });
       tx.onCommit(() => {
         this.accounts.delete(user);
-        for (const b of boxes) this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+        for (const b of boxes) {
+          b.gone = true;
+          this.emit(b, { type: 'deleted', mailboxId: b.record.id });
+        }
         this.reclaimer.queued(user, items);
       });
     }, true);
@@ -651,6 +661,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const summary = this.analyze(raw);
     const bodyId = this.bodyIds.next();
     return this.commits.run((tx) => {
+      live(box);
       this.writeBody(tx, bodyId, raw, summary);
       const meta = this.addMessage(tx, user, box, bodyId, raw.length, opts);
       this.publishAdded(tx, box, [meta]);
@@ -665,6 +676,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const bodyId = this.bodyIds.next();
     const internalDate = opts.internalDate ?? Date.now();
     await this.commits.run((tx) => {
+      live(...boxes.map((b) => b.box));
       this.writeBody(tx, bodyId, raw, summary);
       for (const { user, box } of boxes) {
         this.publishAdded(tx, box, [this.addMessage(tx, user, box, bodyId, raw.length, { internalDate })]);
@@ -677,6 +689,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const box = await this.box(user, mailbox);
     const prepared = messages.map((m) => ({ ...m, summary: this.analyze(m.raw), bodyId: this.bodyIds.next() }));
     await this.commits.run((tx) => {
+      live(box);
       const metas = prepared.map((m) => {
         this.writeBody(tx, m.bodyId, m.raw, m.summary);
         return this.addMessage(tx, user, box, m.bodyId, m.raw.length, m.opts ?? {});
@@ -706,6 +719,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     tx: Tx, user: string, box: MailboxIndex, uids: readonly number[], mode: FlagMode, flags: readonly string[],
     opts: { unchangedSince?: number },
   ): StoreFlagsResult {
+    live(box);
     const updated: MessageMeta[] = [];
     const modified: number[] = [];
     for (const uid of uids) {
@@ -736,6 +750,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
 
   /** Unlinks messages from a mailbox inside a transaction; `reclaim` queues their bodies. */
   private unlink(tx: Tx, user: string, box: MailboxIndex, uids: readonly number[], reclaim: boolean): MessageMeta[] {
+    live(box);
     const gone: MessageMeta[] = [];
     for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
       const cur = tx.meta(box, uid);
@@ -792,6 +807,7 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     const src = await this.box(user, from);
     const dst = await this.box(user, to);
     return this.commits.run((tx) => {
+      live(src, dst);
       const mapping: [number, number][] = [];
       const added: MessageMeta[] = [];
       const sources: MessageMeta[] = [];
@@ -897,4 +913,13 @@ export class MailEngine implements MailStore, MailStoreAdmin {
     clearTimeout(this.catchUpTimer);
     await this.backend.close();
   }
+}
+
+/**
+ * A mutation holds the mailboxes it looked up before its turn in the commit queue; one deleted
+ * meanwhile (here, or by another node) must not be written again: its row would come back with its
+ * id, under a reclaimer that is emptying it. Called first in a prepare, before it writes anything.
+ */
+function live(...boxes: MailboxIndex[]): void {
+  for (const b of boxes) if (b.gone) throw new MailboxNotFoundError(b.record.name);
 }

@@ -37,6 +37,8 @@ export class MailboxIndex {
    * only: after a restart nothing is recent (RFC 3501 lets a server lose \Recent; it is a hint).
    */
   firstRecentUid: number;
+  /** Deleted (here or by another node): a mutation still holding it must not write it again. */
+  gone = false;
   readonly listeners = new Set<MailboxListener>();
   /** Listeners that claim new arrivals as \Recent (read-write sessions), in the order they came. */
   readonly recentClaimers = new Set<MailboxListener>();

@@ -169,12 +169,14 @@ export class Reclaimer {
   }
 
   private count(owner: string, it: ReclaimItem, sign: 1 | -1): void {
-    const bytes = it.t === 'body' ? sign * it.bytes : 0;
     const had = this.backlog.get(owner) ?? { items: 0, bytes: 0 };
-    if (had.items + sign > 0) this.backlog.set(owner, { items: had.items + sign, bytes: had.bytes + bytes });
+    // never below zero: a recount from the store may already have counted this item out
+    const items = Math.max(0, had.items + sign);
+    const bytes = items > 0 ? Math.max(0, had.bytes + (it.t === 'body' ? sign * it.bytes : 0)) : 0;
+    if (items > 0) this.backlog.set(owner, { items, bytes });
     else this.backlog.delete(owner);
-    this.stats.backlogItems += sign;
-    this.stats.backlogBytes += bytes;
+    this.stats.backlogItems += items - had.items;
+    this.stats.backlogBytes += bytes - had.bytes;
     if (sign > 0 && (this.stats.oldestAt === 0 || it.at < this.stats.oldestAt)) this.stats.oldestAt = it.at;
     if (this.stats.backlogItems === 0) this.stats.oldestAt = 0;
   }
@@ -268,6 +270,8 @@ export class Reclaimer {
     const items: QueuedReclaim[] = [];
     const due = Date.now() - (this.opts.retentionMs ?? 0);
     let dueInMs = Infinity;
+    // replaced whenever the count changes (count, recount)
+    const counted = this.backlog.get(owner);
     for (const q of await this.backend.queued(owner, Math.max(1, Math.floor(budget / KEYS_PER_ITEM)))) {
       // The queue is in time order: the first item still under retention ends the step.
       if (q.item.at > due) {
@@ -277,8 +281,9 @@ export class Reclaimer {
       items.push(q);
     }
     if (items.length === 0) {
-      // counted from a summary read while other processes queued and this one reclaimed: settle it
-      if (dueInMs === Infinity) this.recount(owner, undefined);
+      // counted from a summary read while other processes queued and this one reclaimed: settle it,
+      // unless the count moved while the queue was read (an item queued meanwhile is not in it)
+      if (dueInMs === Infinity && this.backlog.get(owner) === counted) this.recount(owner, undefined);
       return { dueInMs };
     }
     const stillUsed = await this.backend.referenced(items.flatMap(({ item }) => (item.t === 'body' ? [item.b] : [])));

@@ -105,6 +105,21 @@ describe.skipIf(skip)(`several tegami on one postgres${skip ? ` (skipped: ${skip
     await b.close();
   });
 
+  it('a write that waited while its mailbox was deleted fails, and does not bring the mailbox back', async () => {
+    const [a, b, backend] = await nodes();
+    await a.ensureUser('alice');
+    await a.createMailbox('alice', 'Work');
+    const deleted = a.deleteMailbox('alice', 'Work');
+    // the deletion is in its commit; the append finds the mailbox, then waits for its turn
+    await new Promise((r) => setImmediate(r));
+    const late = a.append('alice', 'Work', msg('late'));
+    await deleted;
+    await expect(late).rejects.toThrow(/no such mailbox/);
+    const fresh = await MailEngine.open(backend());
+    expect((await fresh.listMailboxes('alice')).map((m) => m.name)).not.toContain('Work');
+    await Promise.all([a.close(), b.close(), fresh.close()]);
+  });
+
   it('after a commit whose answer was lost, the node reloads the account before it writes it again', async () => {
     const schema = `n_${++schemas}`;
     let loseNext = false;
