@@ -8,6 +8,7 @@ import { OverloadedError, type Admitted, type SessionContext } from '../session-
 import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { EXPUNGED_TEXT, ImapError, type SessionState } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { AdmissionSlots } from '../admission-slots.ts';
 import { hangUp } from '../hang-up.ts';
 import { MailboxNameError } from './mailbox-name.ts';
 import { CommandReader, type CommandPart, type ReaderEvent } from './parser/command-reader.ts';
@@ -54,8 +55,7 @@ export class ImapSession {
   private updateWaiter: (() => void) | undefined;
   private badCommands = 0;
   private authFailures = 0;
-  private sessionAdmission: Admitted | undefined;
-  private loginAdmission: Admitted | undefined;
+  private readonly slots = new AdmissionSlots();
   private closed = false;
   private connection: Socket;
   /** The client's address, for the whole session (STARTTLS replaces the socket, not the client). */
@@ -87,7 +87,7 @@ export class ImapSession {
       hangUp(s);
       return false;
     }
-    this.sessionAdmission = admission;
+    this.slots.admitted(admission);
     // An answer is often two writes (untagged lines, then the tagged one): with Nagle on, the second
     // waits for the client's delayed ACK of the first — 40 ms per SELECT on Linux.
     s.setNoDelay(true);
@@ -99,11 +99,7 @@ export class ImapSession {
   private listen(s: Socket): void {
     listenToSession(s, this.ctx.idleTimeoutMs, {
       gone: () => this.close(),
-      releaseSlots: () => {
-        this.loginAdmission?.release();
-        this.sessionAdmission?.release();
-        this.loginAdmission = this.sessionAdmission = undefined;
-      },
+      releaseSlots: () => this.slots.release(),
       drained: () => this.flow(),
       idle: () => {
         this.send('* BYE idle for too long, closing');
@@ -297,7 +293,7 @@ export class ImapSession {
   // ---- commands ------------------------------------------------------------------------------
 
   private async execute(parts: readonly CommandPart[]): Promise<void> {
-    this.sessionAdmission?.active();
+    this.slots.active();
     let cmd: ParsedCommand;
     try {
       cmd = parseCommand(parts);
@@ -397,8 +393,7 @@ export class ImapSession {
 
   loggedIn(user: string, admission: Admitted): void {
     this.user = user;
-    this.loginAdmission = admission;
-    this.sessionAdmission?.started();
+    this.slots.loggedIn(admission);
     this.state = 'authenticated';
     this.socket.setTimeout(Math.max(this.ctx.idleTimeoutMs, AUTHENTICATED_IDLE_MS));
   }

@@ -11,9 +11,10 @@
 import type { Socket } from 'node:net';
 import { MessageGoneError, StoreUnavailableError } from '../../storage/errors.ts';
 import type { MailboxSnapshot, MessageMeta } from '../../storage/types.ts';
+import { AdmissionSlots } from '../admission-slots.ts';
 import { hangUp } from '../hang-up.ts';
 import { LineReader } from '../line/line-reader.ts';
-import { OverloadedError, type Admitted, type SessionContext } from '../session-context.ts';
+import { OverloadedError, type SessionContext } from '../session-context.ts';
 import { decodeSaslPlain } from '../sasl/plain.ts';
 import { isEncrypted, loginAllowed, switchToTls } from '../transport-security.ts';
 import { writeDotStuffed, type BodyWriter } from './dot-stuffing.ts';
@@ -54,8 +55,7 @@ export class Pop3Session implements BodyWriter {
   private readonly deleted = new Set<number>();
   private badCommands = 0;
   private authFailures = 0;
-  private sessionAdmission: Admitted | undefined;
-  private loginAdmission: Admitted | undefined;
+  private readonly slots = new AdmissionSlots();
   /** Set while AUTH waits for the client's base64 response on the next line. */
   private saslContinuation: ((line: string) => Promise<void>) | undefined;
 
@@ -78,7 +78,7 @@ export class Pop3Session implements BodyWriter {
       hangUp(s);
       return false;
     }
-    this.sessionAdmission = admission;
+    this.slots.admitted(admission);
     this.listen(s);
     this.send(`+OK ${this.ctx.serverName} POP3 server ready`);
     return true;
@@ -87,11 +87,7 @@ export class Pop3Session implements BodyWriter {
   private listen(s: Socket): void {
     listenToSession(s, this.ctx.idleTimeoutMs, {
       gone: () => this.close(),
-      releaseSlots: () => {
-        this.loginAdmission?.release();
-        this.sessionAdmission?.release();
-        this.loginAdmission = this.sessionAdmission = undefined;
-      },
+      releaseSlots: () => this.slots.release(),
       drained: () => this.flow(),
       idle: () => {
         this.send('-ERR autologout: idle for too long');
@@ -142,7 +138,7 @@ export class Pop3Session implements BodyWriter {
   }
 
   private async handleLine(line: string): Promise<void> {
-    this.sessionAdmission?.active();
+    this.slots.active();
     const cont = this.saslContinuation;
     if (cont) {
       this.saslContinuation = undefined;
@@ -305,8 +301,7 @@ export class Pop3Session implements BodyWriter {
       throw err;
     }
     if (this.isClosed) return admission.release();
-    this.loginAdmission = admission;
-    this.sessionAdmission?.started();
+    this.slots.loggedIn(admission);
     this.user = name;
     this.state = 'transaction';
     const live = this.snapshot.messages;
