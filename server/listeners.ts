@@ -13,7 +13,6 @@
 // connection before it was accepted: the accept queue's waiting, measured as a client lives it.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { processCpuMs } from './governor/accept-gate.ts';
 
 export interface Listener {
   readonly port: number;
@@ -85,10 +84,10 @@ export async function listen(
       return;
     }
     accepted++;
-    const t0 = control ? processCpuMs() : 0;
+    const t0 = control ? performance.now() : 0;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    if (!onSocket(socket)) control?.chargeRefusal(processCpuMs() - t0);
+    if (!onSocket(socket)) control?.chargeRefusal(performance.now() - t0);
   };
   const bind = (p: number) =>
     new Promise<net.Server>((resolve, reject) => {
