@@ -45,6 +45,16 @@ export interface Governor {
   admitSession(protocol: Protocol, remoteAddress: string): Admission;
   admitLogin(protocol: Protocol, user: string, remoteAddress: string): Admission;
   heavy<T>(protocol: Protocol, user: string, command: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * The work a login needs before it can answer (POP3's maildrop snapshot): like `heavy`, but
+   * served ahead of every queued heavy command (logins rank above new sessions' reads).
+   */
+  loginWork<T>(protocol: Protocol, user: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Asked before every command but logins and goodbyes: undefined when it may run now, else a
+   * promise that resolves at its turn of the event loop (logins go first; nothing is refused).
+   */
+  turn(): Promise<void> | undefined;
 }
 
 export class OverloadedError extends Error {

@@ -307,6 +307,13 @@ export class ImapSession {
       const why = this.state === 'not-authenticated' ? 'log in first' : this.state === 'authenticated' ? 'select a mailbox first' : 'not allowed now';
       return this.bad(`${cmd.tag} BAD ${cmd.name} not allowed: ${why}`);
     }
+    // Logins and LOGOUT run as soon as read; the rest waits its turn when the loop is behind
+    // (server/governor/turns.ts).
+    if (this.state !== 'not-authenticated' && cmd.name !== 'LOGOUT') {
+      const turn = this.ctx.governor.turn();
+      if (turn) await turn;
+      if (this.closed) return;
+    }
     let tagged: string;
     let ok = false;
     try {

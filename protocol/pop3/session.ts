@@ -124,7 +124,15 @@ export class Pop3Session implements BodyWriter {
           this.bad('-ERR line too long');
           continue;
         }
-        await this.handleLine(item.toString('latin1'));
+        const line = item.toString('latin1');
+        // Logins and QUIT run as soon as read; the rest of a logged-in session waits its turn when
+        // the loop is behind (server/governor/turns.ts).
+        if (this.state === 'transaction' && !/^QUIT$/i.test(line)) {
+          const turn = this.ctx.governor.turn();
+          if (turn) await turn;
+          if (this.isClosed) break;
+        }
+        await this.handleLine(line);
         // Back-pressure: stop reading while a large answer drains.
         if (this.socket.writableNeedDrain) await this.drained();
         // Commands that finish without I/O would run back to back in microtasks: let others in.
@@ -295,7 +303,7 @@ export class Pop3Session implements BodyWriter {
       throw new Pop3Error(admission.kind === 'limit' ? `-ERR [IN-USE] ${admission.text}` : `-ERR [SYS/TEMP] ${admission.text}`);
     }
     try {
-      this.snapshot = await this.ctx.governor.heavy('pop3', name, 'LOGIN', () => this.ctx.store.snapshot(name, 'INBOX'));
+      this.snapshot = await this.ctx.governor.loginWork('pop3', name, () => this.ctx.store.snapshot(name, 'INBOX'));
     } catch (err) {
       admission.release();
       throw err;

@@ -1,6 +1,9 @@
 // The bounded queue heavy commands wait in. Fair per account: one FIFO per user, served round-robin,
 // so a user with a hundred queued commands delays another user's single command by at most one
-// turn (invariant 8). Each item has a deadline; one that cannot START before it is refused with
+// turn (invariant 8). Logins go first: the work a login needs before its answer (POP3's snapshot of
+// the maildrop) waits in a lane of its own that is served before any queued command, because
+// logins rank above new sessions' reads (invariant 6) and their latency must not follow mailbox load
+// (invariant 7) — behind a queue of UIDLs a login would wait as long as they take. Each item has a deadline; one that cannot START before it is refused with
 // OverloadedError — before the protocol has written a byte of its answer. Started work always runs
 // to the end. Sojourn times (enqueue → start) feed the CoDel detector.
 //
@@ -20,8 +23,12 @@ export interface QueueOptions {
   deadlineMs: number;
 }
 
+/** Which lane an item waits in: `login` is served before `command`. */
+export type Lane = 'login' | 'command';
+
 interface Item {
   user: string;
+  lane: Lane;
   enqueued: number;
   start: () => void;
   timer?: NodeJS.Timeout;
@@ -35,6 +42,8 @@ export class AdmissionQueue {
   private readonly perUser = new Map<string, Item[]>();
   /** Users with waiting items, in round-robin order. */
   private readonly ring: string[] = [];
+  /** Logins waiting, oldest first (one per session at most, so no per-user ring is needed). */
+  private readonly logins: Item[] = [];
   private readonly active = new Map<string, number>();
 
   constructor(
@@ -52,16 +61,17 @@ export class AdmissionQueue {
     return this.running;
   }
 
-  async run<T>(user: string, work: () => Promise<T>): Promise<T> {
+  async run<T>(user: string, work: () => Promise<T>, lane: Lane = 'command'): Promise<T> {
     const mine = this.active.get(user) ?? 0;
     if (mine >= this.opts.maxPerUser && this.mayShed()) throw new OverloadedError('too many commands in progress for this account');
     this.active.set(user, mine + 1);
     try {
-      if (this.running < this.opts.concurrency && this.queued === 0) {
+      const ahead = lane === 'login' ? this.logins.length : this.queued;
+      if (this.running < this.opts.concurrency && ahead === 0) {
         this.running++;
         this.onSojourn(0);
       } else {
-        await this.wait(user);
+        await this.wait(user, lane);
       }
       try {
         return await work();
@@ -76,11 +86,12 @@ export class AdmissionQueue {
     }
   }
 
-  private wait(user: string): Promise<void> {
+  private wait(user: string, lane: Lane): Promise<void> {
     if (this.queued >= this.opts.maxQueued) return Promise.reject(new OverloadedError('admission queue is full'));
     return new Promise<void>((resolve, reject) => {
       const item: Item = {
         user,
+        lane,
         enqueued: this.now(),
         start: resolve,
       };
@@ -93,17 +104,29 @@ export class AdmissionQueue {
         reject(new OverloadedError('waited too long for a turn'));
       };
       item.timer = setTimeout(expire, this.opts.deadlineMs);
+      this.queued++;
+      if (lane === 'login') {
+        this.logins.push(item);
+        return;
+      }
       let q = this.perUser.get(user);
       if (!q) {
         this.perUser.set(user, (q = []));
         this.ring.push(user);
       }
       q.push(item);
-      this.queued++;
     });
   }
 
   private remove(item: Item): void {
+    if (item.lane === 'login') {
+      const i = this.logins.indexOf(item);
+      if (i >= 0) {
+        this.logins.splice(i, 1);
+        this.queued--;
+      }
+      return;
+    }
     const q = this.perUser.get(item.user);
     const i = q ? q.indexOf(item) : -1;
     if (i < 0) return;
@@ -119,17 +142,23 @@ export class AdmissionQueue {
   }
 
   private next(): void {
-    while (this.running < this.opts.concurrency && this.ring.length > 0) {
-      const user = this.ring.shift()!;
-      const q = this.perUser.get(user)!;
-      const item = q.shift()!;
+    while (this.running < this.opts.concurrency && this.queued > 0) {
+      const item = this.logins.shift() ?? this.nextCommand();
       this.queued--;
-      if (q.length > 0) this.ring.push(user);
-      else this.perUser.delete(user);
       clearTimeout(item.timer);
       this.running++;
       this.onSojourn(this.now() - item.enqueued);
       item.start();
     }
+  }
+
+  /** The next command in round-robin order over the users that have one waiting. */
+  private nextCommand(): Item {
+    const user = this.ring.shift()!;
+    const q = this.perUser.get(user)!;
+    const item = q.shift()!;
+    if (q.length > 0) this.ring.push(user);
+    else this.perUser.delete(user);
+    return item;
   }
 }

@@ -34,8 +34,9 @@ import {
 import type { AcceptWait } from '../listeners.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { AcceptGate } from './accept-gate.ts';
-import { AdmissionQueue, type Clock } from './admission-queue.ts';
+import { AdmissionQueue, type Clock, type Lane } from './admission-queue.ts';
 import { CoDel } from './codel.ts';
+import { Turns } from './turns.ts';
 
 export interface GovernorOptions {
   /** Open sessions at most, all protocols together. */
@@ -75,6 +76,11 @@ export interface GovernorOptions {
   refusalBudget: number;
   /** Longest single pause of accepting, ms; it ends sooner once waiting drops. */
   acceptPauseMs: number;
+  /**
+   * How much of one event-loop turn commands may start in before the rest wait for the next turn,
+   * ms; logins never wait (turns.ts).
+   */
+  turnBudgetMs: number;
 }
 
 export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
@@ -95,6 +101,7 @@ export const DEFAULT_GOVERNOR_OPTIONS: GovernorOptions = {
   storageLatencyLimitMs: 1000,
   refusalBudget: 0.15,
   acceptPauseMs: 250,
+  turnBudgetMs: 4,
 };
 
 /**
@@ -187,6 +194,7 @@ export class Governor implements GovernorContract {
   /** An overload episode: why it began, and when work last waited at its mark (the climb starts there). */
   private episode: { reason: OverloadReason; waitedAt: number } | undefined;
   private readonly histogram: IntervalHistogram | undefined;
+  private readonly turns: Turns;
   private readonly sampler: NodeJS.Timeout | undefined;
 
   constructor(
@@ -196,6 +204,7 @@ export class Governor implements GovernorContract {
     this.options = { ...DEFAULT_GOVERNOR_OPTIONS, ...options };
     const o = this.options;
     this.codel = new CoDel(o.sojournTargetMs, o.sojournIntervalMs, now);
+    this.turns = new Turns(o.turnBudgetMs, now);
     this.startCodel = new CoDel(o.startTargetMs, o.sojournIntervalMs, now);
     this.queue = new AdmissionQueue(
       { concurrency: o.heavyConcurrency, maxQueued: o.maxQueued, maxPerUser: o.maxQueuedPerUser, deadlineMs: o.deadlineMs },
@@ -405,20 +414,32 @@ export class Governor implements GovernorContract {
     return this.admitted(() => decrement(this.perUser, user));
   }
 
-  async heavy<T>(protocol: Protocol, user: string, command: string, work: () => Promise<T>): Promise<T> {
+  heavy<T>(protocol: Protocol, user: string, command: string, work: () => Promise<T>): Promise<T> {
+    return this.queued(protocol, user, command, work, 'command');
+  }
+
+  loginWork<T>(protocol: Protocol, user: string, work: () => Promise<T>): Promise<T> {
+    return this.queued(protocol, user, 'LOGIN', work, 'login');
+  }
+
+  private async queued<T>(protocol: Protocol, user: string, command: string, work: () => Promise<T>, lane: Lane): Promise<T> {
     if (this.forced) {
       this.metrics?.shed.inc({ point: 'command', protocol, reason: 'forced' });
       throw new OverloadedError('server busy, try again later');
     }
     const started = performance.now();
     try {
-      const result = await this.queue.run(user, work);
+      const result = await this.queue.run(user, work, lane);
       this.metrics?.command.observe({ protocol, command }, (performance.now() - started) / 1000);
       return result;
     } catch (err) {
       if (err instanceof OverloadedError) this.metrics?.shed.inc({ point: 'command', protocol, reason: 'queue' });
       throw err;
     }
+  }
+
+  turn(): Promise<void> | undefined {
+    return this.turns.take();
   }
 
   /** May background work (the reclaimer) take a step now? Only when nothing waits and no overload. */

@@ -27,6 +27,8 @@ function countingGovernor(): Governor & { open: number } {
     },
     admitLogin: () => ({ refused: false as const, started() {}, active() {}, release() {} }),
     heavy: <T>(_p: unknown, _u: unknown, _c: unknown, work: () => Promise<T>) => work(),
+    loginWork: <T>(_p: unknown, _u: unknown, work: () => Promise<T>) => work(),
+    turn: () => undefined,
   };
   return g;
 }

@@ -11,6 +11,8 @@ export const admitAll: Governor = {
   admitSession: () => ({ refused: false, started() {}, active() {}, release() {} }),
   admitLogin: () => ({ refused: false, started() {}, active() {}, release() {} }),
   heavy: (_p, _u, _c, work) => work(),
+  loginWork: (_p, _u, work) => work(),
+  turn: () => undefined,
 };
 
 export const quietLog: Logger & { lines: { msg?: string; obj: object }[] } = {

@@ -80,6 +80,8 @@ describe('IMAP under failure', () => {
     const governor: Governor = {
       admitSession: (p, a) => (door ? { refused: true, kind: 'busy', text: 'busy, try later' } : admitAll.admitSession(p, a)),
       admitLogin: admitAll.admitLogin,
+      loginWork: admitAll.loginWork,
+      turn: admitAll.turn,
       heavy: (p, u, c, w) => (shed ? Promise.reject(new OverloadedError('deadline')) : admitAll.heavy(p, u, c, w)),
     };
     h = await startHarness(handleImapConnection, { governor, analyzer: analyzeMessage });
