@@ -3,8 +3,9 @@
 // clients' polls do not) — spread over worker threads so that one generator event loop does not set
 // the pace at ten times a server's capacity. Each thread offers rate/threads and reports what it saw
 // and how saturated it was itself.
+import { setPriority } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { BenchUser } from './fixture-data.ts';
 import { imapSync } from './imap-session.ts';
 import { pop3Poll, type PollResult } from './pop3-session.ts';
@@ -92,16 +93,24 @@ export async function offer(s: OpenLoopStep): Promise<ThreadReport> {
   return { outcomes, launched, capped, lagP99Ms: lag.percentile(99) / 1e6, utilization };
 }
 
+export interface GeneratorOptions {
+  /**
+   * A nice value for the threads (Linux applies it per thread). The overload bench's canary runs at
+   * -10 so that a client whose own loop is never late measures the server, not the generator.
+   */
+  priority?: number;
+}
+
 /** Generator threads kept for a whole run; each step is offered by all of them at once. */
 export class OpenLoopGenerator {
   private readonly workers: Worker[];
 
-  constructor(threads: number) {
+  constructor(threads: number, opts: GeneratorOptions = {}) {
     // The bench runs under tsx, whose loader a worker does not inherit (and on Node 20 `--import tsx`
     // in a worker's execArgv comes too late for its entry module): register it, then load this file.
     const tsx = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    this.workers = Array.from({ length: threads }, () => new Worker(boot, { eval: true }));
+    this.workers = Array.from({ length: threads }, () => new Worker(boot, { eval: true, workerData: opts }));
     for (const w of this.workers) w.unref();
   }
 
@@ -128,6 +137,14 @@ export class OpenLoopGenerator {
 }
 
 if (!isMainThread) {
+  const { priority } = workerData as GeneratorOptions;
+  if (priority !== undefined) {
+    try {
+      setPriority(priority); // pid 0: on Linux, this thread only
+    } catch {
+      // not root: the thread runs at normal priority, and the canary's own lag (reported) shows it
+    }
+  }
   parentPort!.on('message', (s: OpenLoopStep) => {
     void offer(s).then((r) => parentPort!.postMessage(r));
   });
