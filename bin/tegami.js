@@ -1,9 +1,14 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // The `tegami` command: the compiled CLI in dist/ (built by `npm run build`, which `npm ci` and
 // `npm pack` run through the `prepare` script).
 // LevelDB reads and fsyncs, scrypt and file I/O share libuv's thread pool (4 threads by default): give
 // it room so a compaction or a burst of syncs does not queue every mailbox read behind it. It must be
 // set before the pool starts, hence before any import.
+// The young generation is sized for session churn (the shebang's --max-semi-space-size, 64 MB; V8 reads
+// it only at start): with the default 16 MB a busy server promoted sessions' short-lived objects and
+// ran a major GC every few seconds, each a 30-40 ms pause for every client at 0.3 of a core
+// (bench/overload.ts, "server major GC"); with 64 MB, none in a 10 s step at ten times capacity.
+// test/helpers/server-process.ts starts the server the same way.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 const cli = new URL('../dist/esm/server/cli.js', import.meta.url);
 try {

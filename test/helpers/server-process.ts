@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('./tegami-from-source.js', import.meta.url));
+/** The V8 flags bin/tegami.js gives the server in its shebang, so that tests and benches run what ships. */
+export const SERVE_NODE_ARGS = ['--max-semi-space-size=64'];
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -16,7 +18,7 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(args: string[], timeoutMs = 20_000, opts: { nodeArgs?: string[] } = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
+  const child = spawn(process.execPath, [...SERVE_NODE_ARGS, ...(opts.nodeArgs ?? []), BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
