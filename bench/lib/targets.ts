@@ -51,6 +51,8 @@ export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions =
 
 async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   const { dataDir, users } = await preparePopulatedDataDir(fx);
+  // the server as it ships: no source-mapped stack traces (test/helpers/tegami-from-source.js)
+  process.env.TEGAMI_SOURCE_MAPS = '0';
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
   const pg: TempPostgres[] = [];
   const stopPostgres = () => Promise.all(pg.map((c) => c.stop()));
