@@ -4,7 +4,7 @@ import type { MailStore } from '../storage/types.ts';
 
 export type StoreOpKind = 'read' | 'write';
 
-type Wrapped = Exclude<keyof MailStore, 'readBody' | 'watch' | 'stats' | 'close'>;
+type Wrapped = Exclude<keyof MailStore, 'readBody' | 'holdBodies' | 'watch' | 'stats' | 'close'>;
 
 /** Every operation, read or write. A method added to MailStore fails to compile until it is listed. */
 export const STORE_OPS: Record<Wrapped, StoreOpKind> = {
@@ -26,6 +26,8 @@ export function interceptStore(inner: MailStore, hooks: StoreHooks): MailStore {
     watch: inner.watch.bind(inner),
     stats: inner.stats.bind(inner),
     close: inner.close.bind(inner),
+    // bookkeeping in memory, not a store operation: neither timed nor failed on purpose
+    holdBodies: inner.holdBodies.bind(inner),
     async *readBody(bodyId: string, start?: number, end?: number, account?: string) {
       const t0 = performance.now();
       await hooks.before?.('read', 'readBody', [bodyId, start, end, account]);

@@ -179,6 +179,13 @@ export interface MailStore {
    * MessageGoneError if any body is gone. Meant for ranges of bounded total size.
    */
   readBodies(ranges: readonly BodyRange[], account?: string): Promise<Buffer[][]>;
+  /**
+   * Keeps these bodies from being reclaimed until the returned release is called, for a reader that
+   * tells a client a body's length before it has read the bytes (an IMAP literal): another session's
+   * expunge must not free the body half-way through. A body already gone stays gone: read it right
+   * after this resolves, before sending anything of it. readBody holds its own body while it streams.
+   */
+  holdBodies(bodyIds: readonly string[], account?: string): Promise<() => void>;
   readSummary(bodyId: string, account?: string): Promise<unknown>;
 
   storeFlags(user: string, mailbox: string, uids: readonly number[], mode: FlagMode, flags: readonly string[], opts?: { unchangedSince?: number }): Promise<StoreFlagsResult>;

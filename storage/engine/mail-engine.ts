@@ -539,17 +539,27 @@ export class MailEngine implements MailStore, MailStoreAdmin {
   }
 
   async *readBody(bodyId: string, start = 0, end = Infinity): AsyncIterable<Buffer> {
-    // Window after window until the backend hands back less than asked: the body's end.
-    for (let from = start; from < end; from += STREAM_WINDOW) {
-      const to = Math.min(end, from + STREAM_WINDOW);
-      const [chunks] = await this.readBodies([{ bodyId, start: from, end: to }]);
-      let got = 0;
-      for (const c of chunks!) {
-        got += c.length;
-        yield c;
+    // Held while it streams: a body freed between two windows would leave the reader half-way.
+    const release = await this.reclaimer.hold([bodyId]);
+    try {
+      // Window after window until the backend hands back less than asked: the body's end.
+      for (let from = start; from < end; from += STREAM_WINDOW) {
+        const to = Math.min(end, from + STREAM_WINDOW);
+        const [chunks] = await this.readBodies([{ bodyId, start: from, end: to }]);
+        let got = 0;
+        for (const c of chunks!) {
+          got += c.length;
+          yield c;
+        }
+        if (got < to - from) return;
       }
-      if (got < to - from) return;
+    } finally {
+      release();
     }
+  }
+
+  holdBodies(bodyIds: readonly string[]): Promise<() => void> {
+    return this.reclaimer.hold(bodyIds);
   }
 
   readBodies(ranges: readonly BodyRange[]): Promise<Buffer[][]> {

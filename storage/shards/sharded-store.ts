@@ -285,6 +285,13 @@ export class ShardedStore implements Store {
     yield* store.readBody(bodyId, start, end, account);
   }
 
+  async holdBodies(bodyIds: readonly string[], account?: string): Promise<() => void> {
+    if (account !== undefined) return (await this.storeOf(account)).holdBodies(bodyIds, account);
+    // whose bodies they are is not known: held on every cluster
+    const releases = await Promise.all(this.stores().map((s) => s.holdBodies(bodyIds)));
+    return () => releases.forEach((r) => r());
+  }
+
   async readBodies(ranges: readonly BodyRange[], account?: string): Promise<Buffer[][]> {
     if (account !== undefined) return (await this.storeOf(account)).readBodies(ranges, account);
     if (ranges.length === 0) return [];

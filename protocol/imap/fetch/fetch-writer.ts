@@ -6,7 +6,7 @@
 // decoding, so it is held in memory (at most one message's size per item) and batches are cut
 // short by bytes held as well as by count.
 import { MessageGoneError } from '../../../storage/errors.ts';
-import type { MessageMeta } from '../../../storage/types.ts';
+import type { BodyRange, MessageMeta } from '../../../storage/types.ts';
 import type { SelectedMailbox } from '../selected-mailbox.ts';
 import type { ImapSession } from '../session.ts';
 import { BodyReadAhead } from './body-read-ahead.ts';
@@ -41,28 +41,37 @@ export async function writeMetaLines(
   if (chunk && !s.write(chunk)) await s.drained();
 }
 
-/** Writes FETCH responses, coalescing small pieces into large writes; bodies are streamed. */
+/**
+ * Writes FETCH responses, coalescing small pieces into large writes; bodies are streamed. A message's
+ * pieces are held back until the first bytes of its body are in hand: a body another session's
+ * expunge freed before this FETCH held it is then skipped whole — the client never sees its literal's
+ * length — instead of cutting the connection. Once read, a body is held (writeMessages) to the end.
+ */
 class ResponseWriter {
   private pending: (string | Buffer)[] = [];
   private size = 0;
 
-  constructor(private readonly s: ImapSession) {}
+  constructor(private readonly s: ImapSession, private ahead: BodyReadAhead | undefined) {}
 
-  async add(pieces: readonly Piece[], ahead?: BodyReadAhead): Promise<void> {
+  /** False when the message's body was gone before a byte of its answer was written (nothing was). */
+  async add(pieces: readonly Piece[]): Promise<boolean> {
+    if (this.size >= COALESCE_BYTES) await this.flush();
+    const mark = { count: this.pending.length, size: this.size };
+    let written = false; // anything of this message on its way to the client
     for (const piece of pieces) {
       if (typeof piece === 'string' || Buffer.isBuffer(piece)) {
         this.pending.push(piece);
         this.size += piece.length;
-        if (this.size >= COALESCE_BYTES) await this.flush();
+        if (written && this.size >= COALESCE_BYTES) await this.flush();
         continue;
       }
       if (piece.end <= piece.start) continue;
+      let streamed = 0;
       try {
-        // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
-        const chunks = ahead ? ahead.read(piece) : this.s.ctx.store.readBody(piece.bodyId, piece.start, piece.end, this.s.user);
-        let streamed = 0;
-        for await (const chunk of chunks) {
+        for await (const chunk of this.chunks(piece)) {
           streamed += chunk.length;
+          written = true;
+          // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
           if (chunk.length < COALESCE_BYTES) {
             this.pending.push(chunk);
             this.size += chunk.length;
@@ -72,15 +81,41 @@ class ResponseWriter {
           await this.flush();
           if (!this.s.write(chunk)) await this.s.drained();
         }
-        // A read that starts inside a body reclaimed meanwhile comes back short, not as an error:
-        // fewer bytes than the literal announced would make the client misread all that follows.
+        // A read that starts inside a body reclaimed meanwhile comes back short, not as an error.
         if (streamed < piece.end - piece.start) throw new MessageGoneError(`body ${piece.bodyId} ended after ${streamed} of ${piece.end - piece.start} bytes`);
       } catch (err) {
+        if (err instanceof MessageGoneError && !written) {
+          this.pending.length = mark.count;
+          this.size = mark.size;
+          return false;
+        }
         // The literal's length is already on the wire: the only honest move is to cut the connection.
         this.s.abort();
         throw err;
       }
     }
+    return true;
+  }
+
+  /**
+   * A body's bytes: from the read-ahead while it serves. A body gone before the hold fails its whole
+   * read-ahead group, so from then on each body is read on its own, from where the last read stopped.
+   */
+  private async *chunks(piece: BodyRange): AsyncIterable<Buffer> {
+    let at = piece.start;
+    if (this.ahead) {
+      try {
+        for await (const c of this.ahead.read(piece)) {
+          at += c.length;
+          yield c;
+        }
+        return;
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        this.ahead = undefined;
+      }
+    }
+    if (at < piece.end) yield* this.s.ctx.store.readBody(piece.bodyId, at, piece.end, this.s.user);
   }
 
   async flush(): Promise<void> {
@@ -101,22 +136,30 @@ class ResponseWriter {
 export async function writeMessages(
   s: ImapSession, view: SelectedMailbox, indexes: readonly number[], items: readonly FetchItem[], withSummary: boolean, withModseq: boolean,
 ): Promise<boolean> {
-  const out = new ResponseWriter(s);
   let gone = false;
   let batch: Prepared[] = [];
   let held = 0;
   const write = async () => {
     const rendered = batch.map((p) => render(p, items, withModseq, (m) => view.flagsOf(m)));
-    let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, bodyRanges(rendered), s.user);
+    const ranges = [...bodyRanges(rendered)];
+    // Held from before the first read to the last byte written: another session's expunge cannot
+    // free a body whose literal length this one has sent.
+    const release = await s.ctx.store.holdBodies([...new Set(ranges.map((r) => r.bodyId))], s.user);
     try {
-      await ahead.ready();
-    } catch (err) {
-      // Expunged elsewhere and reclaimed meanwhile: stream one by one, which stops at that message.
-      if (!(err instanceof MessageGoneError)) throw err;
-      ahead = undefined;
+      let ahead: BodyReadAhead | undefined = new BodyReadAhead(s.ctx.store, ranges, s.user);
+      try {
+        await ahead.ready();
+      } catch (err) {
+        // Expunged elsewhere and reclaimed before the hold: each body is read on its own, and the gone one skipped.
+        if (!(err instanceof MessageGoneError)) throw err;
+        ahead = undefined;
+      }
+      const out = new ResponseWriter(s, ahead);
+      for (const pieces of rendered) if (!(await out.add(pieces))) gone = true;
+      await out.flush();
+    } finally {
+      release();
     }
-    for (const pieces of rendered) await out.add(pieces, ahead);
-    await out.flush();
     batch = [];
     held = 0;
   };
