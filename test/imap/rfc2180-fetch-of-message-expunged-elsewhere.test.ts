@@ -4,24 +4,30 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MailStoreAdmin } from '../../storage/index.ts';
-import { closeHarnesses, imapHarness, imapSession, message } from '../helpers/imap-session.ts';
+import { closeHarnesses, imapHarness, imapSession, message, type ImapTestSession } from '../helpers/imap-session.ts';
 import type { Harness } from '../helpers/protocol-harness.ts';
 
 let h: Harness | undefined;
 afterEach(closeHarnesses);
 
+/** Session A has two messages selected; session B expunged the first, and its body was reclaimed. */
+async function firstOfTwoReclaimedBehindItsBack(): Promise<ImapTestSession> {
+  h = await imapHarness();
+  await h.store.deliver(['alice'], message('Subject: one'));
+  await h.store.deliver(['alice'], message('Subject: two'));
+  const a = await imapSession(h.port);
+  const b = await imapSession(h.port);
+  await a.run('SELECT INBOX');
+  await b.run('SELECT INBOX');
+  await b.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
+  await b.run('EXPUNGE');
+  await (h.store as unknown as MailStoreAdmin).reclaimDrained();
+  return a;
+}
+
 describe('RFC 2180 4.1.2 FETCH of a message expunged by another session', () => {
   it('answers the rest, then NO [EXPUNGEISSUED], and tells of the EXPUNGE only after', async () => {
-    h = await imapHarness();
-    await h.store.deliver(['alice'], message('Subject: one'));
-    await h.store.deliver(['alice'], message('Subject: two'));
-    const a = await imapSession(h.port);
-    const b = await imapSession(h.port);
-    await a.run('SELECT INBOX');
-    await b.run('SELECT INBOX');
-    await b.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
-    await b.run('EXPUNGE');
-    await (h.store as unknown as MailStoreAdmin).reclaimDrained();
+    const a = await firstOfTwoReclaimedBehindItsBack();
     const r = await a.run('FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
     expect(r.some((l) => / EXPUNGE$/.test(l))).toBe(false);
     expect(r.some((l) => l.startsWith('* 2 FETCH'))).toBe(true);
@@ -32,16 +38,7 @@ describe('RFC 2180 4.1.2 FETCH of a message expunged by another session', () => 
 
 describe('a streamed body expunged by another session', () => {
   it('answers the bodies still there and NO [EXPUNGEISSUED] for one reclaimed before the FETCH, and keeps the connection', async () => {
-    h = await imapHarness();
-    await h.store.deliver(['alice'], message('Subject: one'));
-    await h.store.deliver(['alice'], message('Subject: two'));
-    const a = await imapSession(h.port);
-    const b = await imapSession(h.port);
-    await a.run('SELECT INBOX');
-    await b.run('SELECT INBOX');
-    await b.run('STORE 1 +FLAGS.SILENT (\\Deleted)');
-    await b.run('EXPUNGE');
-    await (h.store as unknown as MailStoreAdmin).reclaimDrained();
+    const a = await firstOfTwoReclaimedBehindItsBack();
     const r = await a.run('FETCH 1:2 (BODY.PEEK[])');
     expect(r.some((l) => /^\* 1 FETCH .*BODY\[\]/.test(l))).toBe(false); // (its \Deleted flag may be told)
     expect(r.some((l) => /^\* 2 FETCH .*BODY\[\]/.test(l))).toBe(true);
