@@ -53,8 +53,8 @@ interface StepResult {
   serverAuthP99Ms: number;
   /** Accept → logged in as the server saw it (tegami_session_start_seconds), p99 bucket bound: no generator lag in it. */
   serverStartP99Ms: number;
-  /** The server's major GC pauses in the step (a pause at 0.3 CPU lasts three times its CPU time). */
-  serverMajorGc?: { count: number; ms: number };
+  /** The server's GC pauses in the step (a pause at 0.3 CPU lasts three times its CPU time). */
+  serverGc?: { minor: GcPauses; major: GcPauses };
   /** How late the load generator's own event loop ran (p99): when high, latencies are partly the client's. */
   clientLagP99Ms: number;
   /** CPU the server and the load generator used, in cores, over the step (2 cores in all here). */
@@ -103,10 +103,12 @@ function gcPauses(text: string): Scrape['gc'] {
   return out;
 }
 
-/** The server's major (mark-compact) GC pauses between two scrapes: how many, and their total, ms. */
-function majorGc(before: Scrape, after: Scrape): { count: number; ms: number } {
-  const a = after.gc.get('major') ?? { count: 0, seconds: 0 };
-  const b = before.gc.get('major') ?? { count: 0, seconds: 0 };
+interface GcPauses { count: number; ms: number }
+
+/** The server's GC pauses of one kind (minor: scavenges; major: mark-compact) between two scrapes. */
+function gcBetween(before: Scrape, after: Scrape, kind: 'minor' | 'major'): GcPauses {
+  const a = after.gc.get(kind) ?? { count: 0, seconds: 0 };
+  const b = before.gc.get(kind) ?? { count: 0, seconds: 0 };
   return { count: a.count - b.count, ms: round((a.seconds - b.seconds) * 1000) };
 }
 
@@ -178,7 +180,7 @@ async function step(
   const scrape1 = metricsPort === undefined ? undefined : await scrape(metricsPort);
   const serverAuthP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.auth, scrape1.auth) : NaN;
   const serverStartP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.start, scrape1.start) : NaN;
-  const serverMajorGc = scrape0 && scrape1 ? majorGc(scrape0, scrape1) : undefined;
+  const serverGc = scrape0 && scrape1 ? { minor: gcBetween(scrape0, scrape1, 'minor'), major: gcBetween(scrape0, scrape1, 'major') } : undefined;
   const cpu = cpuSeconds() - cpu0;
   const wall = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
@@ -220,7 +222,7 @@ async function step(
     },
     serverAuthP99Ms,
     serverStartP99Ms,
-    serverMajorGc,
+    serverGc,
     clientLagP99Ms: round(lagP99Ms),
     clientCapped: capped,
     generatorBound: capped > 0 || busiest >= GENERATOR_BOUND_UTILIZATION || lagP99Ms > GENERATOR_BOUND_LAG_MS,
@@ -254,7 +256,7 @@ function printStep(side: Side, s: StepResult): void {
       `refused ${String(s.refusedPerSecond).padStart(7)}/s  p50 ${s.latencyMs.p50} ms  p99 ${s.latencyMs.p99} ms  auth p99 ${s.authP99Ms} ms` +
       ` (canary: ${s.canary.completed} of ${s.canary.sessions} sessions, auth p50 ${s.canary.authP50Ms} p99 ${s.canary.authP99Ms} ms, its lag p99 ${s.canary.lagP99Ms} ms)` +
       `${Number.isNaN(s.serverAuthP99Ms) ? '' : ` (server: password ≤${s.serverAuthP99Ms} ms, accept→logged in ≤${s.serverStartP99Ms} ms)`}  ` +
-      `${s.serverMajorGc ? `server major GC ${s.serverMajorGc.count}× ${s.serverMajorGc.ms} ms  ` : ''}` +
+      `${s.serverGc ? `server GC pauses: minor ${s.serverGc.minor.count}× ${s.serverGc.minor.ms} ms, major ${s.serverGc.major.count}× ${s.serverGc.major.ms} ms  ` : ''}` +
       `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
       `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}${s.generatorBound ? '  [generator-bound]' : ''}`,
   );
