@@ -6,8 +6,9 @@
 // set before the pool starts, hence before any import.
 // The young generation is sized for session churn (the shebang's --max-semi-space-size, 64 MB; V8 reads
 // it only at start): with the default 16 MB a busy server promoted sessions' short-lived objects and
-// ran a major GC every few seconds, each a 30-40 ms pause for every client at 0.3 of a core
-// (bench/overload.ts, "server major GC"); with 64 MB, none in a 10 s step at ten times capacity.
+// ran a major GC every few seconds, each a 20-40 ms pause for every client at 0.3 of a core, and 13
+// scavenges per 10 s at ten times capacity (bench/overload.ts, "server GC pauses"); with 64 MB, no
+// major GC and 3 scavenges, each a little longer (26 ms against 19).
 // test/helpers/server-process.ts starts the server the same way.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 const cli = new URL('../dist/esm/server/cli.js', import.meta.url);
