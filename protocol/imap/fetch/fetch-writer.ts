@@ -55,6 +55,7 @@ class ResponseWriter {
 
   /** False when the message's body was gone before a byte of its answer was written (nothing was). */
   async add(pieces: readonly Piece[]): Promise<boolean> {
+    if (this.s.isClosed) return true; // the client left: read nothing more for it (invariant 10)
     if (this.size >= COALESCE_BYTES) await this.flush();
     const mark = { count: this.pending.length, size: this.size };
     let written = false; // anything of this message on its way to the client
@@ -69,6 +70,7 @@ class ResponseWriter {
       let streamed = 0;
       try {
         for await (const chunk of this.chunks(piece)) {
+          if (this.s.isClosed) return true; // ends the read, and with it the body's hold
           streamed += chunk.length;
           written = true;
           // Small bodies join the pending write (one syscall for many messages); big chunks go as they are.
