@@ -51,8 +51,6 @@ export async function startTarget(side: Side, fx: Fixture, opts: TargetOptions =
 
 async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
   const { dataDir, users } = await preparePopulatedDataDir(fx);
-  // the server as it ships: no source-mapped stack traces (test/helpers/tegami-from-source.js)
-  process.env.TEGAMI_SOURCE_MAPS = '0';
   const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
   const pg: TempPostgres[] = [];
   const stopPostgres = () => Promise.all(pg.map((c) => c.stop()));
@@ -76,7 +74,11 @@ async function startTegami(fx: Fixture, opts: TargetOptions): Promise<Target> {
     }
   }
   const metrics = opts.metrics ? ['--metrics-port', '0'] : [];
-  const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, { nodeArgs })
+  const server = await startServerProcess(['--data', dataDir, ...storeArgs, '--log-level', 'error', ...metrics], 60_000, {
+    nodeArgs,
+    // the server as it ships: no source-mapped stack traces (test/helpers/tegami-from-source.js)
+    env: { TEGAMI_SOURCE_MAPS: '0' },
+  })
     .catch(async (err: unknown) => {
       await stopPostgres();
       throw err;

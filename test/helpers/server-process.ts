@@ -17,9 +17,12 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
-export async function startServerProcess(args: string[], timeoutMs = 20_000, opts: { nodeArgs?: string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  args: string[], timeoutMs = 20_000, opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...SERVE_NODE_ARGS, ...(opts.nodeArgs ?? []), BIN, 'serve', '--pop3-port', '0', '--imap-port', '0', '--smtp-port', '0', '--lmtp-port', '0', '--log-level', 'warn', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
   });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
