@@ -19,9 +19,15 @@
 // (canary)" is the figure that says whether logins follow load (invariant 7). Its sessions are part
 // of the offered load and of every other figure.
 //
+// At ten times capacity most canary sessions are refused too, so one step measures a few dozen
+// logins, and a p99 of fewer than a hundred is their slowest. --repeats N runs the multipliers N
+// times over, alternating (¼×, 10×, ¼×, 10×, …) so that drift on a shared machine reaches every
+// multiplier alike, and the verdict pools each multiplier's canary logins over the repeats (a p99
+// of hundreds of logins), with each repeat's own ratio and their median beside it.
+//
 //   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10]
 //                             [--server-cpu 0.3] [--cpu-period-ms 10] [--generator-threads 2] [--canary-rate 10]
-//                             [--peer dovecot] [--profile]
+//                             [--repeats 1] [--peer dovecot] [--profile]
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,12 +38,14 @@ import { machineInfo } from './lib/machine.ts';
 import { OpenLoopGenerator, runSession as run, type Ports } from './lib/open-loop.ts';
 import type { PollResult } from './lib/pop3-session.ts';
 import { RESULTS_DIR, writeResult } from './lib/results.ts';
-import { latencySummary, round } from './lib/stats.ts';
+import { latencySummary, median, round } from './lib/stats.ts';
 import { lineChart } from './lib/svg-chart.ts';
 import { startTarget, type Side, type Target } from './lib/targets.ts';
 
 interface StepResult {
   multiplier: number;
+  /** Which pass over the multipliers (1…repeats). */
+  repeat: number;
   offeredPerSecond: number;
   /** Sessions that completed within the step's window, per second (the tail drained after it is not goodput). */
   completedPerSecond: number;
@@ -48,7 +56,8 @@ interface StepResult {
   /** Client-observed: USER sent → PASS answered, so it includes both event loops' queueing. */
   authP99Ms: number;
   /** The canary's sessions alone: a client whose own loop is not late (see the top of this file). */
-  canary: { sessions: number; completed: number; authP50Ms: number; authP99Ms: number; lagP99Ms: number };
+  /** `authMs`: each canary login's USER sent → PASS answered (LOGIN → OK for IMAP), for pooling over repeats. */
+  canary: { sessions: number; completed: number; authP50Ms: number; authP99Ms: number; lagP99Ms: number; authMs: number[] };
   /** The server's own password-check latency (tegami_auth_seconds), p99 bucket bound. */
   serverAuthP99Ms: number;
   /** Accept → logged in as the server saw it (tegami_session_start_seconds), p99 bucket bound: no generator lag in it. */
@@ -165,7 +174,7 @@ interface Generators {
 
 async function step(
   gen: Generators, ports: Ports, users: BenchUser[], reference: Map<string, string>, rate: number, seconds: number,
-  cpuSeconds: () => number, multiplier: number, metricsPort: number | undefined,
+  cpuSeconds: () => number, multiplier: number, repeat: number, metricsPort: number | undefined,
 ): Promise<StepResult> {
   const scrape0 = metricsPort === undefined ? undefined : await scrape(metricsPort);
   const cpu0 = cpuSeconds();
@@ -206,6 +215,7 @@ async function step(
   const refused = Object.values(refusals).reduce((a, b) => a + b, 0);
   return {
     multiplier,
+    repeat,
     offeredPerSecond: round(launched / seconds, 1),
     completedPerSecond: round(ok.filter((x) => x.doneAtMs <= seconds * 1000).length / seconds, 1),
     refusedPerSecond: round(refused / seconds, 1),
@@ -219,6 +229,7 @@ async function step(
       authP50Ms: round(canaryAuth.p50),
       authP99Ms: round(canaryAuth.p99),
       lagP99Ms: round(Math.max(...canaryThreads.map((t) => t.lagP99Ms))),
+      authMs: canaryOutcomes.flatMap((x) => (x.r.authMs === undefined ? [] : [round(x.r.authMs, 3)])),
     },
     serverAuthP99Ms,
     serverStartP99Ms,
@@ -243,6 +254,8 @@ interface SideResult {
     goodputAtMaxVsPeak: number;
     authP99AtMaxVsFirst: number;
     canaryAuthP99AtMaxVsFirst: number;
+    /** With repeats: the canary's logins pooled per multiplier over all repeats, and the repeats' own ratios. */
+    canaryPooled?: CanaryPooled;
     serverAuthP99AtMaxVsFirst: number;
     serverStartP99AtMaxVsFirst: number;
     mismatches: number;
@@ -271,6 +284,7 @@ interface Options {
   'cpu-period-ms': string;
   'generator-threads': string;
   'canary-rate': string;
+  repeats: string;
 }
 
 async function runSide(side: Side, values: Options, profileDir: string | undefined): Promise<SideResult> {
@@ -303,15 +317,20 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
     const capacity = await measureCapacity(ports, users, seconds);
     console.log(`${side}: capacity (closed loop, ${CAPACITY_CLIENTS} clients): ${round(capacity.perSecond, 1)} sessions/s, ${capacity.refused} refused; mailbox ${values.messages} messages × ${users.length} users`);
     const steps: StepResult[] = [];
-    for (const m of values.multipliers.split(',').map(Number)) {
-      const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, target.metricsPort);
-      steps.push(s);
-      printStep(side, s);
-      await new Promise((r) => setTimeout(r, 1000));
+    const multipliers = values.multipliers.split(',').map(Number);
+    const repeats = Math.max(1, Number(values.repeats));
+    for (let r = 1; r <= repeats; r++) {
+      for (const m of multipliers) {
+        const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, r, target.metricsPort);
+        steps.push(s);
+        printStep(side, s);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
     const peak = Math.max(...steps.map((s) => s.completedPerSecond));
+    // the last pass's first and last steps
     const last = steps[steps.length - 1]!;
-    const first = steps[0]!;
+    const first = steps[steps.length - multipliers.length]!;
     return {
       side,
       quota: quota?.describe,
@@ -326,6 +345,7 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
         serverStartP99AtMaxVsFirst: round(last.serverStartP99Ms / Math.max(0.001, first.serverStartP99Ms), 2),
         mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
         generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
+        canaryPooled: repeats > 1 ? pooledCanary(steps, multipliers[0]!, multipliers[multipliers.length - 1]!) : undefined,
       },
     };
   } finally {
@@ -336,11 +356,37 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
   }
 }
 
+interface CanaryPooled {
+  first: { logins: number; p99Ms: number };
+  last: { logins: number; p99Ms: number };
+  /** Pooled p99 at the last multiplier over pooled p99 at the first. */
+  ratio: number;
+  repeatRatios: number[];
+  medianRepeatRatio: number;
+}
+
+/** The canary's logins at the first and last multiplier, pooled over the repeats (see the top of this file). */
+function pooledCanary(steps: readonly StepResult[], firstM: number, lastM: number): CanaryPooled {
+  const pool = (m: number) => {
+    const auth = latencySummary(steps.filter((s) => s.multiplier === m).flatMap((s) => s.canary.authMs));
+    return { logins: auth.n, p99Ms: round(auth.p99) };
+  };
+  const first = pool(firstM);
+  const last = pool(lastM);
+  const repeats = Math.max(...steps.map((s) => s.repeat));
+  const repeatRatios = Array.from({ length: repeats }, (_, i) => {
+    const at = (m: number) => steps.find((s) => s.repeat === i + 1 && s.multiplier === m)!.canary.authP99Ms;
+    return round(at(lastM) / Math.max(0.001, at(firstM)), 2);
+  });
+  return { first, last, ratio: round(last.p99Ms / Math.max(0.001, first.p99Ms), 2), repeatRatios, medianRepeatRatio: round(median(repeatRatios), 2) };
+}
+
 /** Both servers, one row per step: what a reader compares. */
 function sideBySide(results: SideResult[]): string {
   const head = ['step', ...results.flatMap((r) => [`${r.side} goodput/s`, 'refused/s', 'p99 ms', 'auth p99 ms', 'canary auth p99', 'start p99 (server)', 'mismatch'])];
+  const repeated = results[0]!.steps.some((s) => s.repeat > 1);
   const rows = results[0]!.steps.map((_, i) => [
-    `${results[0]!.steps[i]!.multiplier}×`,
+    `${results[0]!.steps[i]!.multiplier}×${repeated ? ` #${results[0]!.steps[i]!.repeat}` : ''}`,
     ...results.flatMap((r) => {
       const s = r.steps[i]!;
       return [
@@ -364,6 +410,7 @@ async function main() {
       'cpu-period-ms': { type: 'string', default: String(DEFAULT_PERIOD_US / 1000) },
       'generator-threads': { type: 'string', default: '2' },
       'canary-rate': { type: 'string', default: '10' },
+      repeats: { type: 'string', default: '1' },
       peer: { type: 'string' },
       profile: { type: 'boolean', default: false },
     },
@@ -381,6 +428,11 @@ async function main() {
     console.log(`${r.side}: goodput at ${last}× = ${v.goodputAtMaxVsPeak} of peak (target ≥ 0.8); auth p99 at ${last}× = ${v.canaryAuthP99AtMaxVsFirst}× its ${r.steps[0]!.multiplier}× value as the canary saw it, ${v.authP99AtMaxVsFirst}× as all sessions saw it` +
       `${Number.isNaN(v.serverAuthP99AtMaxVsFirst) ? '' : `, in the server: password check ${v.serverAuthP99AtMaxVsFirst}×, accept→logged in ${v.serverStartP99AtMaxVsFirst}×`} (target ≤ 3); mismatches ${v.mismatches} (must be 0); closed-loop capacity run refused ${r.capacityRefused}` +
       `${v.generatorBoundSteps.length ? `; generator-bound steps: ${v.generatorBoundSteps.map((m) => `${m}×`).join(', ')}` : ''}`);
+    const p = v.canaryPooled;
+    if (p) {
+      console.log(`${r.side}: canary auth p99 pooled over the repeats: ${r.steps[0]!.multiplier}× ${p.first.p99Ms} ms (${p.first.logins} logins), ${last}× ${p.last.p99Ms} ms (${p.last.logins} logins) = ${p.ratio}× (target ≤ 3); ` +
+        `each repeat's own ratio: ${p.repeatRatios.join(', ')} (median ${p.medianRepeatRatio})`);
+    }
   }
   const loadavgAfter = machineInfo().loadavg;
   console.log(`machine: ${machine.cpus} × ${machine.cpuModel}; load average before ${machine.loadavg.join(' ')}, after ${loadavgAfter.join(' ')}`);
