@@ -318,7 +318,7 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
     console.log(`${side}: capacity (closed loop, ${CAPACITY_CLIENTS} clients): ${round(capacity.perSecond, 1)} sessions/s, ${capacity.refused} refused; mailbox ${values.messages} messages × ${users.length} users`);
     const steps: StepResult[] = [];
     const multipliers = values.multipliers.split(',').map(Number);
-    const repeats = Math.max(1, Number(values.repeats));
+    const repeats = Number(values.repeats);
     for (let r = 1; r <= repeats; r++) {
       for (const m of multipliers) {
         const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, r, target.metricsPort);
@@ -345,7 +345,7 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
         serverStartP99AtMaxVsFirst: round(last.serverStartP99Ms / Math.max(0.001, first.serverStartP99Ms), 2),
         mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
         generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
-        canaryPooled: repeats > 1 ? pooledCanary(steps, multipliers[0]!, multipliers[multipliers.length - 1]!) : undefined,
+        canaryPooled: repeats > 1 ? pooledCanary(steps, repeats, multipliers[0]!, multipliers[multipliers.length - 1]!) : undefined,
       },
     };
   } finally {
@@ -366,14 +366,13 @@ interface CanaryPooled {
 }
 
 /** The canary's logins at the first and last multiplier, pooled over the repeats (see the top of this file). */
-function pooledCanary(steps: readonly StepResult[], firstM: number, lastM: number): CanaryPooled {
+function pooledCanary(steps: readonly StepResult[], repeats: number, firstM: number, lastM: number): CanaryPooled {
   const pool = (m: number) => {
     const auth = latencySummary(steps.filter((s) => s.multiplier === m).flatMap((s) => s.canary.authMs));
     return { logins: auth.n, p99Ms: round(auth.p99) };
   };
   const first = pool(firstM);
   const last = pool(lastM);
-  const repeats = Math.max(...steps.map((s) => s.repeat));
   const repeatRatios = Array.from({ length: repeats }, (_, i) => {
     const at = (m: number) => steps.find((s) => s.repeat === i + 1 && s.multiplier === m)!.canary.authP99Ms;
     return round(at(lastM) / Math.max(0.001, at(firstM)), 2);
@@ -415,6 +414,7 @@ async function main() {
       profile: { type: 'boolean', default: false },
     },
   });
+  if (!/^[1-9]\d*$/.test(values.repeats)) throw new Error(`--repeats: a whole number of passes (1 or more), got ${values.repeats}`);
   if (values.peer !== undefined && values.peer !== 'dovecot') throw new Error(`--peer: only dovecot is known, got ${values.peer}`);
   const machine = machineInfo();
   const profileDir = values.profile ? join(RESULTS_DIR, `profile-overload-${new Date().toISOString().replace(/[:.]/g, '-')}`) : undefined;

@@ -23,7 +23,7 @@ export function latencySummary(ms: readonly number[]): { n: number; p50: number;
 
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** The middle value (the mean of the two middle ones for an even count). */
+/** The middle value, the mean of the two middle ones for an even count (spread's median is the nearest rank). */
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   if (s.length === 0) return NaN;
