@@ -25,13 +25,20 @@
 // multiplier alike, and the verdict pools each multiplier's canary logins over the repeats (a p99
 // of hundreds of logins), with each repeat's own ratio and their median beside it.
 //
+// Under the quota a login's tail follows how much of the quota the server uses, whatever it does
+// with it: in a period where the group has used its share, every thread waits for the next one (up
+// to 7 ms of 10 at 0.3 CPU), and a GC pause lasts three times its CPU time. Each step says in how
+// many periods the server was throttled (the cgroup's cpu.stat). With 1× among the multipliers the
+// pooled verdict also compares the last step with 1×: what overload adds to a login beyond what a
+// server working at its capacity already costs one.
+//
 //   npx tsx bench/overload.ts [--messages 5000] [--users 20] [--step-seconds 5] [--multipliers 0.25,0.5,1,2,5,10]
 //                             [--server-cpu 0.3] [--cpu-period-ms 10] [--generator-threads 2] [--canary-rate 10]
 //                             [--repeats 1] [--peer dovecot] [--profile]
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCpuQuota, DEFAULT_PERIOD_US, type CpuQuota } from './lib/cpu-quota.ts';
+import { createCpuQuota, DEFAULT_PERIOD_US, type CpuQuota, type Throttling } from './lib/cpu-quota.ts';
 import { type BenchUser } from './lib/fixture-data.ts';
 import { hotSpots } from './lib/cpu-profile.ts';
 import { machineInfo } from './lib/machine.ts';
@@ -64,6 +71,12 @@ interface StepResult {
   serverStartP99Ms: number;
   /** The server's GC pauses in the step (a pause at 0.3 CPU lasts three times its CPU time). */
   serverGc?: { minor: GcPauses; major: GcPauses };
+  /**
+   * With --server-cpu: the share of the quota's periods in which the server used all of its quota, and
+   * how long its threads waited for a next period (summed over threads, s). A login that arrives in a
+   * throttled period waits for the next one, however little it asks of the server.
+   */
+  throttled?: { periodsShare: number; waitSeconds: number };
   /** How late the load generator's own event loop ran (p99): when high, latencies are partly the client's. */
   clientLagP99Ms: number;
   /** CPU the server and the load generator used, in cores, over the step (2 cores in all here). */
@@ -175,9 +188,11 @@ interface Generators {
 async function step(
   gen: Generators, ports: Ports, users: BenchUser[], reference: Map<string, string>, rate: number, seconds: number,
   cpuSeconds: () => number, multiplier: number, repeat: number, metricsPort: number | undefined,
+  throttling: (() => Throttling | undefined) | undefined,
 ): Promise<StepResult> {
   const scrape0 = metricsPort === undefined ? undefined : await scrape(metricsPort);
   const cpu0 = cpuSeconds();
+  const throttling0 = throttling?.();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   const offer = { ports, users, seconds, imapShare: IMAP_SHARE, timeoutMs: 15_000 };
@@ -191,6 +206,7 @@ async function step(
   const serverStartP99Ms = scrape0 && scrape1 ? bucketP99(scrape0.start, scrape1.start) : NaN;
   const serverGc = scrape0 && scrape1 ? { minor: gcBetween(scrape0, scrape1, 'minor'), major: gcBetween(scrape0, scrape1, 'major') } : undefined;
   const cpu = cpuSeconds() - cpu0;
+  const throttling1 = throttling?.();
   const wall = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const canaryOutcomes = canaryThreads.flatMap((t) => t.outcomes);
@@ -234,6 +250,10 @@ async function step(
     serverAuthP99Ms,
     serverStartP99Ms,
     serverGc,
+    throttled: throttling0 && throttling1 ? {
+      periodsShare: round((throttling1.throttled - throttling0.throttled) / Math.max(1, throttling1.periods - throttling0.periods), 2),
+      waitSeconds: round(throttling1.throttledSeconds - throttling0.throttledSeconds, 2),
+    } : undefined,
     clientLagP99Ms: round(lagP99Ms),
     clientCapped: capped,
     generatorBound: capped > 0 || busiest >= GENERATOR_BOUND_UTILIZATION || lagP99Ms > GENERATOR_BOUND_LAG_MS,
@@ -270,6 +290,7 @@ function printStep(side: Side, s: StepResult): void {
       ` (canary: ${s.canary.completed} of ${s.canary.sessions} sessions, auth p50 ${s.canary.authP50Ms} p99 ${s.canary.authP99Ms} ms, its lag p99 ${s.canary.lagP99Ms} ms)` +
       `${Number.isNaN(s.serverAuthP99Ms) ? '' : ` (server: password ≤${s.serverAuthP99Ms} ms, accept→logged in ≤${s.serverStartP99Ms} ms)`}  ` +
       `${s.serverGc ? `server GC pauses: minor ${s.serverGc.minor.count}× ${s.serverGc.minor.ms} ms, major ${s.serverGc.major.count}× ${s.serverGc.major.ms} ms  ` : ''}` +
+      `${s.throttled ? `server throttled in ${Math.round(s.throttled.periodsShare * 100)}% of periods (threads waited ${s.throttled.waitSeconds} s)  ` : ''}` +
       `cores: server ${s.serverCores}, generator ${s.generatorCores}  client lag p99 ${s.clientLagP99Ms} ms${s.clientCapped ? `  not started (generator at ${MAX_INFLIGHT} open) ${s.clientCapped}` : ''}  ` +
       `mismatches ${s.mismatches}  ${JSON.stringify({ ...s.refusals, ...s.failures })}${s.generatorBound ? '  [generator-bound]' : ''}`,
   );
@@ -321,7 +342,7 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
     const repeats = Number(values.repeats);
     for (let r = 1; r <= repeats; r++) {
       for (const m of multipliers) {
-        const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, r, target.metricsPort);
+        const s = await step(gen, ports, users, reference, capacity.perSecond * m, seconds, cpuSeconds, m, r, target.metricsPort, quota && (() => quota!.throttling()));
         steps.push(s);
         printStep(side, s);
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -345,7 +366,7 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
         serverStartP99AtMaxVsFirst: round(last.serverStartP99Ms / Math.max(0.001, first.serverStartP99Ms), 2),
         mismatches: steps.reduce((a, s) => a + s.mismatches, 0),
         generatorBoundSteps: steps.filter((s) => s.generatorBound).map((s) => s.multiplier),
-        canaryPooled: repeats > 1 ? pooledCanary(steps, repeats, multipliers[0]!, multipliers[multipliers.length - 1]!) : undefined,
+        canaryPooled: repeats > 1 ? pooledCanary(steps, repeats, multipliers) : undefined,
       },
     };
   } finally {
@@ -357,32 +378,51 @@ async function runSide(side: Side, values: Options, profileDir: string | undefin
 }
 
 interface CanaryPooled {
+  /** Each multiplier's canary logins over all repeats, in the order of --multipliers. */
+  byMultiplier: { multiplier: number; logins: number; p99Ms: number }[];
   first: { logins: number; p99Ms: number };
   last: { logins: number; p99Ms: number };
   /** Pooled p99 at the last multiplier over pooled p99 at the first. */
   ratio: number;
+  /**
+   * Pooled p99 at the last multiplier over pooled p99 at 1×, when 1× was run: what overload adds to a
+   * login beyond what a server working at its capacity already costs one (throttling under the quota,
+   * GC pauses, full loop turns — `throttled` in each step).
+   */
+  ratioToCapacity?: number;
   repeatRatios: number[];
   medianRepeatRatio: number;
 }
 
-/** The canary's logins at the first and last multiplier, pooled over the repeats (see the top of this file). */
-function pooledCanary(steps: readonly StepResult[], repeats: number, firstM: number, lastM: number): CanaryPooled {
-  const pool = (m: number) => {
+/** The canary's logins pooled per multiplier over the repeats (see the top of this file). */
+function pooledCanary(steps: readonly StepResult[], repeats: number, multipliers: readonly number[]): CanaryPooled {
+  const byMultiplier = multipliers.map((m) => {
     const auth = latencySummary(steps.filter((s) => s.multiplier === m).flatMap((s) => s.canary.authMs));
-    return { logins: auth.n, p99Ms: round(auth.p99) };
-  };
-  const first = pool(firstM);
-  const last = pool(lastM);
+    return { multiplier: m, logins: auth.n, p99Ms: round(auth.p99) };
+  });
+  const firstM = multipliers[0]!;
+  const lastM = multipliers[multipliers.length - 1]!;
+  const { logins: firstLogins, p99Ms: firstP99 } = byMultiplier[0]!;
+  const { logins: lastLogins, p99Ms: lastP99 } = byMultiplier[byMultiplier.length - 1]!;
+  const atCapacity = byMultiplier.find((b) => b.multiplier === 1);
   const repeatRatios = Array.from({ length: repeats }, (_, i) => {
     const at = (m: number) => steps.find((s) => s.repeat === i + 1 && s.multiplier === m)!.canary.authP99Ms;
     return round(at(lastM) / Math.max(0.001, at(firstM)), 2);
   });
-  return { first, last, ratio: round(last.p99Ms / Math.max(0.001, first.p99Ms), 2), repeatRatios, medianRepeatRatio: round(median(repeatRatios), 2) };
+  return {
+    byMultiplier,
+    first: { logins: firstLogins, p99Ms: firstP99 },
+    last: { logins: lastLogins, p99Ms: lastP99 },
+    ratio: round(lastP99 / Math.max(0.001, firstP99), 2),
+    ratioToCapacity: atCapacity && lastM !== 1 ? round(lastP99 / Math.max(0.001, atCapacity.p99Ms), 2) : undefined,
+    repeatRatios,
+    medianRepeatRatio: round(median(repeatRatios), 2),
+  };
 }
 
 /** Both servers, one row per step: what a reader compares. */
 function sideBySide(results: SideResult[]): string {
-  const head = ['step', ...results.flatMap((r) => [`${r.side} goodput/s`, 'refused/s', 'p99 ms', 'auth p99 ms', 'canary auth p99', 'start p99 (server)', 'mismatch'])];
+  const head = ['step', ...results.flatMap((r) => [`${r.side} goodput/s`, 'refused/s', 'p99 ms', 'auth p99 ms', 'canary auth p99', 'start p99 (server)', 'throttled', 'mismatch'])];
   const repeated = results[0]!.steps.some((s) => s.repeat > 1);
   const rows = results[0]!.steps.map((_, i) => [
     `${results[0]!.steps[i]!.multiplier}×${repeated ? ` #${results[0]!.steps[i]!.repeat}` : ''}`,
@@ -390,7 +430,7 @@ function sideBySide(results: SideResult[]): string {
       const s = r.steps[i]!;
       return [
         `${s.completedPerSecond} of ${s.offeredPerSecond}`, String(s.refusedPerSecond), String(s.latencyMs.p99), String(s.authP99Ms), String(s.canary.authP99Ms),
-        Number.isNaN(s.serverStartP99Ms) ? '–' : `≤${s.serverStartP99Ms}`, `${s.mismatches}${s.generatorBound ? ' [generator-bound]' : ''}`,
+        Number.isNaN(s.serverStartP99Ms) ? '–' : `≤${s.serverStartP99Ms}`, s.throttled ? `${Math.round(s.throttled.periodsShare * 100)}%` : '–', `${s.mismatches}${s.generatorBound ? ' [generator-bound]' : ''}`,
       ];
     }),
   ]);
@@ -430,8 +470,9 @@ async function main() {
       `${v.generatorBoundSteps.length ? `; generator-bound steps: ${v.generatorBoundSteps.map((m) => `${m}×`).join(', ')}` : ''}`);
     const p = v.canaryPooled;
     if (p) {
-      console.log(`${r.side}: canary auth p99 pooled over the repeats: ${r.steps[0]!.multiplier}× ${p.first.p99Ms} ms (${p.first.logins} logins), ${last}× ${p.last.p99Ms} ms (${p.last.logins} logins) = ${p.ratio}× (target ≤ 3); ` +
-        `each repeat's own ratio: ${p.repeatRatios.join(', ')} (median ${p.medianRepeatRatio})`);
+      console.log(`${r.side}: canary auth p99 pooled over the repeats: ${p.byMultiplier.map((b) => `${b.multiplier}× ${b.p99Ms} ms (${b.logins} logins)`).join(', ')}; ` +
+        `${last}× = ${p.ratio}× the ${r.steps[0]!.multiplier}× value (target ≤ 3)${p.ratioToCapacity === undefined ? '' : `, ${p.ratioToCapacity}× the 1× value`}; ` +
+        `each repeat's own ${last}×/${r.steps[0]!.multiplier}× ratio: ${p.repeatRatios.join(', ')} (median ${p.medianRepeatRatio})`);
     }
   }
   const loadavgAfter = machineInfo().loadavg;

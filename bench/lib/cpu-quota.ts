@@ -14,6 +14,25 @@ import { join } from 'node:path';
 export const DEFAULT_PERIOD_US = 10_000;
 const ROOT = '/sys/fs/cgroup';
 
+/** The scheduler's count of the group's periods so far, and of those in which it ran out of quota. */
+export interface Throttling {
+  periods: number;
+  throttled: number;
+  /** Time the group's runnable threads waited for the next period, summed over them, s. */
+  throttledSeconds: number;
+}
+
+/**
+ * `cpu.stat`'s counters (`throttledKey` is in ns under cgroup v1, throttled_time, and in µs under v2,
+ * throttled_usec), or undefined where the kernel does not keep them.
+ */
+function readThrottling(dir: string, throttledKey: string, perSecond: number): Throttling | undefined {
+  const stat = readFileSync(join(dir, 'cpu.stat'), 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(stat)?.[1] ?? NaN);
+  const t = { periods: field('nr_periods'), throttled: field('nr_throttled'), throttledSeconds: field(throttledKey) / perSecond };
+  return Object.values(t).every(Number.isFinite) ? t : undefined;
+}
+
 export interface CpuQuota {
   /** e.g. "cgroup v1 /sys/fs/cgroup/cpu/tegami-bench-1234: 30000/100000 µs". */
   readonly describe: string;
@@ -21,6 +40,8 @@ export interface CpuQuota {
   add(pids: readonly number[]): void;
   /** CPU seconds used by everything in the group so far. */
   usageSeconds(): number;
+  /** How often the group used up its quota so far: where a server's latency under the quota comes from. */
+  throttling(): Throttling | undefined;
   /** Removes the group (its processes must have exited). */
   remove(): void;
 }
@@ -53,6 +74,7 @@ function v1(name: string, quotaUs: number, periodUs: number): CpuQuota | undefin
       if (acct !== cpu) moveIn(acct, pids);
     },
     usageSeconds: () => Number(readFileSync(join(acct, 'cpuacct.usage'), 'utf8')) / 1e9,
+    throttling: () => readThrottling(cpu, 'throttled_time', 1e9),
     remove() {
       for (const d of new Set([cpu, acct])) rmdirSync(d);
     },
@@ -70,6 +92,7 @@ function v2(name: string, quotaUs: number, periodUs: number): CpuQuota | undefin
     describe: `cgroup v2 ${dir}: cpu.max ${quotaUs} ${periodUs}`,
     add: (pids) => moveIn(dir, pids),
     usageSeconds: () => Number(/^usage_usec (\d+)/m.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))![1]) / 1e6,
+    throttling: () => readThrottling(dir, 'throttled_usec', 1e6),
     remove: () => rmdirSync(dir),
   };
 }
