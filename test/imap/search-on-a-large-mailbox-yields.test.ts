@@ -1,0 +1,68 @@
+// SEARCH on metadata walks the whole mailbox. On a large one it gives the event loop back as it goes
+// (invariant 10: long work yields), or every other session waits for the walk — `UID SEARCH UID 1:*`
+// on a million messages held the loop for half a second. Sequence and UID sets are membership tests
+// over their ranges, never a set of every message they name (that set alone was 40 MB there).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { matching } from '../../protocol/imap/commands/search-command.ts';
+import { tokenize } from '../../protocol/imap/parser/tokens.ts';
+import { evaluator, parseSearch } from '../../protocol/imap/search/search-keys.ts';
+import { byUid, bySequence, formatRanges, type SequenceSet } from '../../protocol/imap/sequence-set.ts';
+import type { ImapSession } from '../../protocol/imap/session.ts';
+import type { MessageMeta } from '../../storage/types.ts';
+
+const meta = (uid: number, seen: boolean): MessageMeta =>
+  ({ uid, flags: seen ? ['\\Seen'] : [], size: 100, modseq: uid, internalDate: 0, bodyId: `b${uid}` }) as unknown as MessageMeta;
+
+const key = (text: string) => parseSearch(tokenize([{ text }])).key;
+
+/** Just what a search on metadata asks of its session: the selected view, and whether the client left. */
+function sessionOver(messages: readonly MessageMeta[], closed = () => false): ImapSession {
+  return {
+    selected: { messages, hasRecent: false, isRecent: () => false },
+    get isClosed() {
+      return closed();
+    },
+  } as unknown as ImapSession;
+}
+
+describe('SEARCH on a large mailbox', () => {
+  const big = Array.from({ length: 100_000 }, (_, i) => meta(2 * i + 1, i % 3 !== 0));
+
+  it('lets other work run before it answers, and answers in full', async () => {
+    let otherRan = false;
+    const search = matching(sessionOver(big), key('UID 1:* UNSEEN'), 'UID SEARCH');
+    // queued after the search began: a walk that never yields answers before this runs
+    setImmediate(() => (otherRan = true));
+    const hits = await search;
+    expect(otherRan).toBe(true);
+    expect(hits.length).toBe(big.filter((m) => m.flags.length === 0).length);
+    expect(hits.slice(0, 3)).toEqual([0, 3, 6]);
+  });
+
+  it('stops walking once the client has left', async () => {
+    let closed = false;
+    const search = matching(sessionOver(big, () => closed), key('ALL'), 'SEARCH');
+    closed = true;
+    expect((await search).length).toBeLessThan(big.length);
+  });
+});
+
+describe('sequence and UID sets in SEARCH', () => {
+  const bound = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constant(Infinity));
+  const sets = fc.array(fc.tuple(bound, bound), { minLength: 1, maxLength: 4 }) as fc.Arbitrary<SequenceSet>;
+  const views = fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 25 })
+    .map((uids) => uids.sort((a, b) => a - b).map((u) => meta(u, false)));
+  const token = (set: SequenceSet) => formatRanges(set).replace(/Infinity/g, '*');
+
+  it('name exactly the messages that FETCH, STORE and COPY resolve them to', () => {
+    fc.assert(fc.property(views, sets, (view, set) => {
+      const hits = (text: string) => {
+        const test = evaluator(key(text), view);
+        return view.flatMap((m, index) => (test({ index, meta: m }) ? [index] : []));
+      };
+      expect(hits(token(set))).toEqual(bySequence(set, view.length));
+      expect(hits(`UID ${token(set)}`)).toEqual(byUid(set, view));
+    }));
+  });
+});
