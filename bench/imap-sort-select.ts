@@ -1,10 +1,13 @@
 // SELECT on large mailboxes (100k and 1M messages: it reads running figures of the mailbox index,
 // so its cost should not follow the mailbox's size), and SORT / THREAD (RFC 5256) on 100k messages:
-// the first run reads every stored summary, later runs use the cached sort fields. In-process, over
-// the memory backend (what is measured is the protocol and the index, not the disk), through real
-// sockets. Prints medians and writes JSON under bench/results/.
+// the first run reads every stored summary, later runs use the cached sort fields; and a SEARCH on
+// metadata over the same mailbox. In-process, over the memory backend (what is measured is the
+// protocol and the index, not the disk), through real sockets. For SEARCH, SORT and THREAD it also
+// gives the longest the event loop was held at once: what every other session waited meanwhile.
+// Prints medians and writes JSON under bench/results/.
 //
 //   npx tsx bench/imap-sort-select.ts [--sort-messages 100000 (0: none)] [--select-messages 100000,1000000] [--repeats 7]
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { handleImapConnection } from '../protocol/imap/index.ts';
 import { analyzeMessage } from '../protocol/mime/index.ts';
@@ -41,15 +44,22 @@ async function fill(h: Harness, messages: number, raw: (i: number) => Buffer): P
   }
 }
 
-/** Wall time, and the process's CPU time (server and client are this process): on a shared machine the CPU time is the steadier figure. */
-async function measured(c: RawImap, command: string): Promise<{ ms: number; cpuMs: number }> {
+/**
+ * Wall time, the process's CPU time (server and client are this process: on a shared machine the CPU
+ * time is the steadier figure), and the longest the event loop was held at once meanwhile — what
+ * every other session would have waited (invariant 10: long work yields).
+ */
+async function measured(c: RawImap, command: string): Promise<{ ms: number; cpuMs: number; stallMs: number }> {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await c.command(command);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  loop.disable();
   if (!/ OK /.test(r.tail)) throw new Error(`${command}: ${r.tail}`);
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, stallMs: loop.max / 1e6 };
 }
 
 const timed = async (c: RawImap, command: string): Promise<number> => (await measured(c, command)).ms;
@@ -73,7 +83,7 @@ export async function selectTimes(messages: number, repeats: number) {
   }
 }
 
-const SORTS = ['SORT (ARRIVAL) UTF-8 ALL', 'SORT (DATE) UTF-8 ALL', 'SORT (SUBJECT) UTF-8 ALL', 'SORT (FROM) UTF-8 ALL', 'SORT (REVERSE DATE) UTF-8 UNSEEN', 'THREAD ORDEREDSUBJECT UTF-8 ALL', 'THREAD REFERENCES UTF-8 ALL'];
+const SORTS = ['UID SEARCH UID 1:* UNSEEN', 'SORT (ARRIVAL) UTF-8 ALL', 'SORT (DATE) UTF-8 ALL', 'SORT (SUBJECT) UTF-8 ALL', 'SORT (FROM) UTF-8 ALL', 'SORT (REVERSE DATE) UTF-8 UNSEEN', 'THREAD ORDEREDSUBJECT UTF-8 ALL', 'THREAD REFERENCES UTF-8 ALL'];
 
 export async function sortTimes(messages: number, repeats: number) {
   const h = await startHarness(handleImapConnection, { users: { [USER]: PASS }, analyzer: analyzeMessage });
@@ -83,16 +93,18 @@ export async function sortTimes(messages: number, repeats: number) {
     await c.command('SELECT INBOX');
     // The first command reads all the summaries (and caches their sort fields).
     const cold = await measured(c, 'SORT (DATE) UTF-8 ALL');
-    const warm: Record<string, { ms: ReturnType<typeof spread>; cpuMs: ReturnType<typeof spread> }> = {};
+    const warm: Record<string, { ms: ReturnType<typeof spread>; cpuMs: ReturnType<typeof spread>; stallMs: ReturnType<typeof spread> }> = {};
     for (const cmd of SORTS) {
       const t: number[] = [];
       const cpu: number[] = [];
+      const stall: number[] = [];
       for (let i = 0; i < repeats; i++) {
         const m = await measured(c, cmd);
         t.push(round(m.ms, 1));
         cpu.push(round(m.cpuMs, 1));
+        stall.push(round(m.stallMs, 1));
       }
-      warm[cmd] = { ms: spread(t), cpuMs: spread(cpu) };
+      warm[cmd] = { ms: spread(t), cpuMs: spread(cpu), stallMs: spread(stall) };
     }
     c.close();
     return { messages, coldFirstSort: { ms: round(cold.ms, 1), cpuMs: round(cold.cpuMs, 1) }, warm };
@@ -121,7 +133,9 @@ async function main() {
   const sorts = sortMessages > 0 ? await sortTimes(sortMessages, repeats) : undefined;
   if (sorts) {
     console.log(`${sorts.messages} messages: first SORT (DATE), reading every summary: ${sorts.coldFirstSort.ms} ms (CPU ${sorts.coldFirstSort.cpuMs} ms)`);
-    for (const [cmd, s] of Object.entries(sorts.warm)) console.log(`  ${cmd}: median ${s.ms.median} ms (min ${s.ms.min}, max ${s.ms.max}), CPU median ${s.cpuMs.median} ms`);
+    for (const [cmd, s] of Object.entries(sorts.warm)) {
+      console.log(`  ${cmd}: median ${s.ms.median} ms (min ${s.ms.min}, max ${s.ms.max}), CPU median ${s.cpuMs.median} ms, longest stall of the loop median ${s.stallMs.median} ms (max ${s.stallMs.max})`);
+    }
   }
   const file = writeResult('imap-sort-select', { bench: 'imap-sort-select', machine, loadavgAfter: machineInfo().loadavg, repeats, select: selects, sort: sorts });
   console.log(`machine load ${machine.loadavg.join(' ')}; result: ${file}`);

@@ -11,6 +11,7 @@ import { SearchParser, checkCharset } from '../search/search-keys.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 import { fieldCache, remember, sentDate, sortFields, type SortFields } from '../sort/sort-fields.ts';
+import { mapInSlices, sortInSlices } from '../sort/sort-in-slices.ts';
 import { orderedSubject, references, type ThreadInput } from '../sort/threads.ts';
 import { matching } from './search-command.ts';
 
@@ -36,7 +37,7 @@ const NO_FIELDS: SortFields = {
 async function fieldsOf(s: ImapSession, indexes: readonly number[]): Promise<Entry[]> {
   const view = s.selected!;
   const cache = fieldCache(s.ctx.store);
-  const out: (Entry | undefined)[] = indexes.map((index) => {
+  const out: (Entry | undefined)[] = await mapInSlices(indexes, (index) => {
     const meta = view.messages[index]!;
     const f = cache.get(meta.bodyId);
     return f ? { index, meta, f } : undefined;
@@ -74,10 +75,13 @@ function sortKey(c: Criterion, e: Entry): number | string {
   }
 }
 
-/** Orders entries by the criteria, the mailbox order breaking the last tie (RFC 5256 3). */
-function sortEntries(entries: Entry[], criteria: readonly { c: Criterion; reverse: boolean }[]): Entry[] {
-  const keyed = entries.map((e) => ({ e, k: criteria.map((c) => sortKey(c.c, e)) }));
-  keyed.sort((a, b) => {
+/**
+ * Orders entries by the criteria, the mailbox order breaking the last tie (RFC 5256 3), in slices
+ * that give the event loop back (sort/sort-in-slices.ts).
+ */
+async function sortEntries(entries: Entry[], criteria: readonly { c: Criterion; reverse: boolean }[]): Promise<Entry[]> {
+  const keyed = await mapInSlices(entries, (e) => ({ e, k: criteria.map((c) => sortKey(c.c, e)) }));
+  const sorted = await sortInSlices(keyed, (a, b) => {
     for (let i = 0; i < criteria.length; i++) {
       const x = a.k[i]!;
       const y = b.k[i]!;
@@ -87,7 +91,7 @@ function sortEntries(entries: Entry[], criteria: readonly { c: Criterion; revers
     }
     return a.e.index - b.e.index;
   });
-  return keyed.map((x) => x.e);
+  return sorted.map((x) => x.e);
 }
 
 /** (REVERSE DATE SUBJECT …) → comparators in order; the mailbox order breaks the last tie (RFC 5256 3). */
@@ -132,9 +136,9 @@ async function sort(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise
   const view = s.selected!;
   const indexes = await matching(s, key, name);
   let entries: Entry[];
-  if (criteria.every((k) => FROM_INDEX.has(k.c))) entries = indexes.map((index) => ({ index, meta: view.messages[index]!, f: NO_FIELDS }));
+  if (criteria.every((k) => FROM_INDEX.has(k.c))) entries = await mapInSlices(indexes, (index) => ({ index, meta: view.messages[index]!, f: NO_FIELDS }));
   else entries = await s.heavy(name, () => fieldsOf(s, indexes));
-  entries = sortEntries(entries, criteria);
+  entries = await sortEntries(entries, criteria);
   const nums = entries.map((e) => (byUid ? e.meta.uid : e.index + 1));
   if (esort) {
     const parts = [`* ESEARCH (TAG "${cmd.tag}")${byUid ? ' UID' : ''}`];

@@ -1,12 +1,14 @@
-// SEARCH on metadata walks the whole mailbox. On a large one it gives the event loop back as it goes
-// (invariant 10: long work yields), or every other session waits for the walk — `UID SEARCH UID 1:*`
-// on a million messages held the loop for half a second. Sequence and UID sets are membership tests
-// over their ranges, never a set of every message they name (that set alone was 40 MB there).
+// SEARCH on metadata walks the whole mailbox, and SORT orders what it found. On a large mailbox both
+// give the event loop back as they go (invariant 10: long work yields), or every other session waits
+// for them — `UID SEARCH UID 1:*` on a million messages held the loop for 0.8 s, SORT (DATE) on
+// 100,000 for some 150 ms. Sequence and UID sets are membership tests over their ranges, never a set
+// of every message they name (that set alone was 40 MB on a million).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matching } from '../../protocol/imap/commands/search-command.ts';
 import { tokenize } from '../../protocol/imap/parser/tokens.ts';
 import { evaluator, parseSearch } from '../../protocol/imap/search/search-keys.ts';
+import { RUN, sortInSlices } from '../../protocol/imap/sort/sort-in-slices.ts';
 import { byUid, bySequence, formatRanges, type SequenceSet } from '../../protocol/imap/sequence-set.ts';
 import type { ImapSession } from '../../protocol/imap/session.ts';
 import type { MessageMeta } from '../../storage/types.ts';
@@ -64,5 +66,27 @@ describe('sequence and UID sets in SEARCH', () => {
       expect(hits(token(set))).toEqual(bySequence(set, view.length));
       expect(hits(`UID ${token(set)}`)).toEqual(byUid(set, view));
     }));
+  });
+});
+
+describe('sorting in slices', () => {
+  it('lets other work run before it is done', async () => {
+    let otherRan = false;
+    const items = Array.from({ length: 4 * RUN + 7 }, (_, i) => (i * 7919) % 10_007);
+    const sorting = sortInSlices(items, (a, b) => a - b);
+    setImmediate(() => (otherRan = true));
+    const sorted = await sorting;
+    expect(otherRan).toBe(true);
+    expect(sorted).toEqual([...items].sort((a, b) => a - b));
+  });
+
+  it('orders as Array.prototype.sort does, equal items in their first order', async () => {
+    // longer than one run, with many equal keys: what is checked is the merging
+    const keys = fc.array(fc.integer({ min: 0, max: 20 }), { minLength: RUN + 1, maxLength: 3 * RUN, size: 'max' });
+    await fc.assert(fc.asyncProperty(keys, async (keys) => {
+      const items = keys.map((k, at) => ({ k, at }));
+      const byKey = (a: { k: number }, b: { k: number }) => a.k - b.k;
+      expect(await sortInSlices(items, byKey)).toEqual([...items].sort(byKey));
+    }), { numRuns: 30 });
   });
 });
