@@ -1,7 +1,9 @@
 // Sorting that gives the event loop back (invariant 10: long work yields). Array.prototype.sort is
 // one synchronous call: SORT (DATE) on 100,000 messages held every session for some 150 ms, on a
 // million for seconds. Here runs of RUN items are sorted with it (a few ms each), then merged pairwise,
-// and the loop is given back every RUN items placed — the same comparisons, in steps.
+// and the loop is given back every RUN items placed. The merging costs about 30% more CPU than one
+// Array.prototype.sort of the whole (100,000 entries with two keys: 270 ms against 210): the price of
+// no session waiting more than a step.
 /** Items sorted, or merged, between two yields. */
 export const RUN = 4096;
 
