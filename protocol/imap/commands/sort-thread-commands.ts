@@ -151,7 +151,7 @@ async function sort(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise
   return `${name} completed`;
 }
 
-const ALGORITHMS: Record<string, (input: readonly ThreadInput[]) => string> = { ORDEREDSUBJECT: orderedSubject, REFERENCES: references };
+const ALGORITHMS: Record<string, (input: readonly ThreadInput[]) => Promise<string>> = { ORDEREDSUBJECT: orderedSubject, REFERENCES: references };
 
 async function thread(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise<string> {
   const algorithm = ALGORITHMS[atom(cmd.args[0], 'threading algorithm').toUpperCase()];
@@ -161,7 +161,7 @@ async function thread(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promi
   const indexes = await matching(s, key, name);
   const entries = await s.heavy(name, () => fieldsOf(s, indexes));
   const input = entries.map((e) => ({ n: byUid ? e.meta.uid : e.index + 1, sent: sentDate(e.f, e.meta), f: e.f }));
-  s.send(`* THREAD ${algorithm(input)}`.trimEnd());
+  s.send(`* THREAD ${await algorithm(input)}`.trimEnd());
   return `${name} completed`;
 }
 

@@ -1,8 +1,10 @@
 // THREAD (RFC 5256 3): ORDEREDSUBJECT and REFERENCES over messages already matched by the search
 // criteria, and the thread-list syntax of the answer. Each message comes with its number (sequence
 // or UID, as the answer wants it), its sent date and its SORT fields. Ties of sent date fall back
-// to mailbox order (the order of the input).
+// to mailbox order (the order of the input). Both give the event loop back every RUN messages or
+// lists (invariant 10: long work yields), and sort long lists in slices (sort-in-slices.ts).
 import type { SortFields } from './sort-fields.ts';
+import { RUN, sortInSlices } from './sort-in-slices.ts';
 
 export interface ThreadInput {
   /** The number the answer shows (sequence number or UID). */
@@ -33,10 +35,23 @@ function byDate(a: Node, b: Node): number {
   return (x.msg?.sent ?? Infinity) - (y.msg?.sent ?? Infinity) || x.order - y.order;
 }
 
-/** Children sorted deepest first, so a dummy's key (its first child) is settled before its siblings sort. */
-function sortTree(nodes: Node[]): void {
-  for (const n of nodes) sortTree(n.children);
-  nodes.sort(byDate);
+const breathe = () => new Promise(setImmediate);
+
+/**
+ * Every list of siblings sorted by sent date, the deepest first, so that a dummy's key (its first
+ * child) is settled before its siblings sort: the lists in breadth-first order, sorted from the last.
+ */
+async function sortTree(roots: Node[]): Promise<void> {
+  const lists: Node[][] = [roots];
+  for (let i = 0; i < lists.length; i++) for (const n of lists[i]!) if (n.children.length) lists.push(n.children);
+  for (let i = lists.length - 1; i >= 0; i--) {
+    const list = lists[i]!;
+    if (list.length > RUN) {
+      const sorted = await sortInSlices(list, byDate);
+      for (let k = 0; k < sorted.length; k++) list[k] = sorted[k]!;
+    } else if (list.length > 1) list.sort(byDate);
+    if (i % RUN === 0) await breathe();
+  }
 }
 
 /** thread-list syntax: a chain of single children in one list, several children as nested lists. */
@@ -58,11 +73,12 @@ export const formatThreads = (roots: readonly Node[]): string => roots.map((r) =
  * ORDEREDSUBJECT: messages grouped by base subject; each group is a thread whose first message (by
  * sent date) is the parent of all the others; threads in the order of their first message.
  */
-export function orderedSubject(input: readonly ThreadInput[]): string {
+export async function orderedSubject(input: readonly ThreadInput[]): Promise<string> {
   const groups = new Map<string, Node>();
   const roots: Node[] = [];
-  const sorted = input.map((msg, order) => ({ msg, order, children: [] as Node[] })).sort(byDate);
-  for (const node of sorted) {
+  const sorted = await sortInSlices(input.map((msg, order) => ({ msg, order, children: [] as Node[] })), byDate);
+  for (const [i, node] of sorted.entries()) {
+    if (i > 0 && i % RUN === 0) await breathe();
     const root = groups.get(node.msg.f.subject);
     if (root) root.children.push(node);
     else {
@@ -86,7 +102,7 @@ function link(parent: Node, child: Node): void {
 }
 
 /** REFERENCES: Zawinski's algorithm as RFC 5256 3 fixes it, steps (1) to (6). */
-export function references(input: readonly ThreadInput[]): string {
+export async function references(input: readonly ThreadInput[]): Promise<string> {
   const byId = new Map<string, Node>();
   const container = (id: string): Node => {
     let c = byId.get(id);
@@ -94,7 +110,8 @@ export function references(input: readonly ThreadInput[]): string {
     return c;
   };
   const all: Node[] = [];
-  input.forEach((msg, order) => {
+  for (const [order, msg] of input.entries()) {
+    if (order > 0 && order % RUN === 0) await breathe();
     // (1) a missing or duplicate Message-ID makes the message a thread of its own making
     const id = msg.f.messageId;
     let node = id ? byId.get(id) : undefined;
@@ -120,7 +137,7 @@ export function references(input: readonly ThreadInput[]): string {
     }
     const last = refs[refs.length - 1];
     if (last) link(container(last), node);
-  });
+  }
   // (2) the root set
   const roots = [...new Set([...byId.values(), ...all])].filter((n) => !n.parent);
   // (3) prune dummies: childless ones go, the others give way to their children — at the top level
@@ -141,18 +158,20 @@ export function references(input: readonly ThreadInput[]): string {
   };
   let top = prune(roots, true);
   // (4) sort the top level by sent date (a dummy by its first child)
-  sortTree(top);
+  await sortTree(top);
   // (5) threads whose roots share a base subject come together
   const subjectOf = (n: Node) => (n.msg ?? n.children[0]?.msg)!.f;
   const table = new Map<string, Node>();
-  for (const n of top) {
+  for (const [i, n] of top.entries()) {
+    if (i > 0 && i % RUN === 0) await breathe();
     const s = subjectOf(n).subject;
     if (!s) continue;
     const had = table.get(s);
     if (!had || (!n.msg && had.msg) || (had.msg && subjectOf(had).reply && n.msg && !subjectOf(n).reply)) table.set(s, n);
   }
   const merged: Node[] = [];
-  for (const n of top) {
+  for (const [i, n] of top.entries()) {
+    if (i > 0 && i % RUN === 0) await breathe();
     if (n.parent) continue; // already merged under another root
     const s = subjectOf(n).subject;
     const into = s ? table.get(s) : undefined;
@@ -189,6 +208,6 @@ export function references(input: readonly ThreadInput[]): string {
   }
   // (6) every set of siblings by sent date, the deepest first
   top = merged;
-  sortTree(top);
+  await sortTree(top);
   return formatThreads(top);
 }
