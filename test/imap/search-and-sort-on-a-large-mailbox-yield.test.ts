@@ -1,5 +1,5 @@
-// SEARCH on metadata walks the whole mailbox, and SORT orders what it found. On a large mailbox both
-// give the event loop back as they go (invariant 10: long work yields), or every other session waits
+// SEARCH on metadata walks the whole mailbox, and SORT and THREAD order what it found. On a large
+// mailbox they give the event loop back as they go (invariant 10: long work yields), or every other session waits
 // for them — `UID SEARCH UID 1:*` on a million messages held the loop for 0.8 s, SORT (DATE) on
 // 100,000 for some 150 ms. Sequence and UID sets are membership tests over their ranges, never a set
 // of every message they name (that set alone was 40 MB on a million).
@@ -9,6 +9,7 @@ import { matching } from '../../protocol/imap/commands/search-command.ts';
 import { tokenize } from '../../protocol/imap/parser/tokens.ts';
 import { evaluator, parseSearch } from '../../protocol/imap/search/search-keys.ts';
 import { RUN, sortInSlices } from '../../protocol/imap/sort/sort-in-slices.ts';
+import { orderedSubject, references, type ThreadInput } from '../../protocol/imap/sort/threads.ts';
 import { byUid, bySequence, formatRanges, type SequenceSet } from '../../protocol/imap/sequence-set.ts';
 import type { ImapSession } from '../../protocol/imap/session.ts';
 import type { MessageMeta } from '../../storage/types.ts';
@@ -89,4 +90,27 @@ describe('sorting in slices', () => {
       expect(await sortInSlices(items, byKey)).toEqual([...items].sort(byKey));
     }), { numRuns: 30 });
   });
+});
+
+describe('THREAD on many messages', () => {
+  // conversations of four, each reply referring to the one before it
+  const input: ThreadInput[] = Array.from({ length: 3 * RUN }, (_, i) => ({
+    n: i + 1,
+    sent: i,
+    f: {
+      sent: i, subject: `topic ${Math.floor(i / 4)}`, reply: i % 4 > 0, from: '', to: '', cc: '', displayFrom: '', displayTo: '',
+      messageId: `<m${i}@x>`, references: i % 4 ? [`<m${i - 1}@x>`] : [],
+    },
+  }));
+
+  for (const [name, algorithm] of [['ORDEREDSUBJECT', orderedSubject], ['REFERENCES', references]] as const) {
+    it(`${name} lets other work run before it answers`, async () => {
+      let otherRan = false;
+      const threading = algorithm(input);
+      setImmediate(() => (otherRan = true));
+      const threads = await threading;
+      expect(otherRan).toBe(true);
+      expect(threads.startsWith(name === 'REFERENCES' ? '(1 2 3 4)(5 6 7 8)' : '(1 (2)(3)(4))(5 (6)(7)(8))')).toBe(true);
+    });
+  }
 });
