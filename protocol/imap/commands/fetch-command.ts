@@ -55,7 +55,7 @@ async function fetch(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pro
     if (touchesStore) gone = await writeMessages(s, view, indexes, items, withSummary, withModseq);
     // The shared rendering holds the store's flags: a session with \Recent messages renders its own.
     else if (view.isSharedSnapshot && !view.hasRecent && indexes.length === view.messages.length) {
-      if (!s.write(wholeMailboxMetaLines(view.messages, items, withModseq))) await s.drained();
+      for (const chunk of await wholeMailboxMetaLines(view.messages, items, withModseq)) if (!s.write(chunk)) await s.drained();
     } else await writeMetaLines(s, view.messages, indexes, items, withModseq, (m) => view.flagsOf(m));
   });
   if (gone) throw new ImapError('NO', 'EXPUNGEISSUED', EXPUNGED_TEXT);

@@ -75,25 +75,42 @@ export function render(p: Prepared, items: readonly FetchItem[], withModseq: boo
   return pieces;
 }
 
-const wholeMailbox = new WeakMap<readonly MessageMeta[], Map<string, Buffer>>();
+const wholeMailbox = new WeakMap<readonly MessageMeta[], Map<string, Promise<readonly Buffer[]>>>();
+/** Lines rendered between two yields of the event loop (invariant 10: long work yields). */
+const RENDER_SLICE = 4096;
 
 /**
  * The metadata FETCH answer for every message of a snapshot, rendered once per snapshot and item
  * list. Snapshots are immutable and shared by every session that opened the same version of the
  * mailbox, so a storm of clients syncing one mailbox costs one rendering per change of it, as
- * POP3 listings do.
+ * POP3 listings do — and sessions that ask while it renders wait for that one. It renders
+ * RENDER_SLICE lines at a time, giving the loop back between: in one piece, 100k messages held
+ * every session for 140 ms.
  */
-export function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Buffer {
+export function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Promise<readonly Buffer[]> {
   const key = `${items.map((i) => i.kind).join(' ')}${withModseq ? ' +MODSEQ' : ''}`;
   let cached = wholeMailbox.get(messages);
   if (!cached) wholeMailbox.set(messages, (cached = new Map()));
-  let b = cached.get(key);
-  if (!b) {
-    let out = '';
-    for (let i = 0; i < messages.length; i++) out += metaLine(i + 1, messages[i]!, items, withModseq, storedFlags);
-    cached.set(key, (b = Buffer.from(out, 'latin1')));
+  let rendering = cached.get(key);
+  if (!rendering) {
+    const into = cached;
+    rendering = renderInSlices(messages, items, withModseq);
+    into.set(key, rendering);
+    // a rendering that failed is not an answer to keep
+    rendering.catch(() => into.delete(key));
   }
-  return b;
+  return rendering;
+}
+
+async function renderInSlices(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for (let from = 0; from < messages.length; from += RENDER_SLICE) {
+    if (from > 0) await new Promise(setImmediate);
+    let out = '';
+    for (let i = from; i < Math.min(from + RENDER_SLICE, messages.length); i++) out += metaLine(i + 1, messages[i]!, items, withModseq, storedFlags);
+    chunks.push(Buffer.from(out, 'latin1'));
+  }
+  return chunks;
 }
 
 type MetaItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE';

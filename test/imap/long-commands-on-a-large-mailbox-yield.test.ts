@@ -1,11 +1,12 @@
-// SEARCH on metadata walks the whole mailbox, and SORT and THREAD order what it found. On a large
-// mailbox they give the event loop back as they go (invariant 10: long work yields), or every other session waits
-// for them — `UID SEARCH UID 1:*` on a million messages held the loop for 0.8 s, SORT (DATE) on
+// FETCH of every message's metadata and SEARCH walk the whole mailbox, and SORT and THREAD order
+// what SEARCH found. On a large mailbox they give the event loop back as they go (invariant 10: long
+// work yields), or every other session waits for them — `UID SEARCH UID 1:*` on a million messages held the loop for 0.8 s, SORT (DATE) on
 // 100,000 for some 150 ms. Sequence and UID sets are membership tests over their ranges, never a set
 // of every message they name (that set alone was 40 MB on a million).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matching } from '../../protocol/imap/commands/search-command.ts';
+import { metaLine, wholeMailboxMetaLines } from '../../protocol/imap/fetch/fetch-render.ts';
 import { tokenize } from '../../protocol/imap/parser/tokens.ts';
 import { evaluator, parseSearch } from '../../protocol/imap/search/search-keys.ts';
 import { RUN, sortInSlices } from '../../protocol/imap/sort/sort-in-slices.ts';
@@ -113,4 +114,21 @@ describe('THREAD on many messages', () => {
       expect(threads.startsWith(name === 'REFERENCES' ? '(1 2 3 4)(5 6 7 8)' : '(1 (2)(3)(4))(5 (6)(7)(8))')).toBe(true);
     });
   }
+});
+
+describe('FETCH 1:* of metadata from a shared snapshot', () => {
+  const messages = Array.from({ length: 20_000 }, (_, i) => meta(i + 1, i % 2 === 0));
+  const items = [{ kind: 'UID' }, { kind: 'FLAGS' }] as const;
+
+  it('is rendered in slices, once for every session that asks meanwhile, line for line as alone', async () => {
+    let otherRan = false;
+    const first = wholeMailboxMetaLines(messages, items, false);
+    const second = wholeMailboxMetaLines(messages, items, false);
+    setImmediate(() => (otherRan = true));
+    const chunks = await first;
+    expect(otherRan).toBe(true);
+    expect(await second).toBe(chunks);
+    const alone = messages.map((m, i) => metaLine(i + 1, m, items, false, (x) => x.flags)).join('');
+    expect(Buffer.concat(chunks).toString('latin1')).toBe(alone);
+  });
 });
