@@ -9,7 +9,7 @@ import { matching } from '../../protocol/imap/commands/search-command.ts';
 import { metaLine, wholeMailboxMetaLines } from '../../protocol/imap/fetch/fetch-render.ts';
 import { tokenize } from '../../protocol/imap/parser/tokens.ts';
 import { evaluator, parseSearch } from '../../protocol/imap/search/search-keys.ts';
-import { RUN, sortInSlices } from '../../protocol/imap/sort/sort-in-slices.ts';
+import { joinInSlices, RUN, sortInSlices } from '../../protocol/imap/in-slices.ts';
 import { orderedSubject, references, type ThreadInput } from '../../protocol/imap/sort/threads.ts';
 import { byUid, bySequence, formatRanges, type SequenceSet } from '../../protocol/imap/sequence-set.ts';
 import type { ImapSession } from '../../protocol/imap/session.ts';
@@ -68,6 +68,17 @@ describe('sequence and UID sets in SEARCH', () => {
       expect(hits(token(set))).toEqual(bySequence(set, view.length));
       expect(hits(`UID ${token(set)}`)).toEqual(byUid(set, view));
     }));
+  });
+});
+
+describe('joining an answer in slices', () => {
+  it('lets other work run before it is done, and joins as Array.prototype.join does', async () => {
+    let otherRan = false;
+    const nums = Array.from({ length: 3 * RUN + 1 }, (_, i) => 2 * i + 1);
+    const joining = joinInSlices(nums, (n) => ' ' + n);
+    setImmediate(() => (otherRan = true));
+    expect(await joining).toBe(nums.map((n) => ' ' + n).join(''));
+    expect(otherRan).toBe(true);
   });
 });
 

@@ -7,6 +7,7 @@ import type { MessageSummary } from '../../mime/index.ts';
 import { SELECTED, type CommandSpec } from '../command.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { evaluator, needsContent, parseSearch, usesModseq, type Candidate, type SearchKey } from '../search/search-keys.ts';
+import { joinInSlices } from '../in-slices.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 
@@ -90,7 +91,7 @@ async function search(s: ImapSession, cmd: ParsedCommand, byUidSet: boolean): Pr
     if (modseq !== undefined && hits.length) parts.push(`MODSEQ ${modseq}`);
     s.send(parts.join(' '));
   } else {
-    s.send(`* SEARCH${hits.map((h) => ' ' + h).join('')}${modseq !== undefined && hits.length ? ` (MODSEQ ${modseq})` : ''}`);
+    s.send(`* SEARCH${await joinInSlices(hits, (h) => ' ' + h)}${modseq !== undefined && hits.length ? ` (MODSEQ ${modseq})` : ''}`);
   }
   return `${byUidSet ? 'UID ' : ''}SEARCH completed`;
 }

@@ -11,7 +11,7 @@ import { SearchParser, checkCharset } from '../search/search-keys.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 import { fieldCache, remember, sentDate, sortFields, type SortFields } from '../sort/sort-fields.ts';
-import { mapInSlices, sortInSlices } from '../sort/sort-in-slices.ts';
+import { joinInSlices, mapInSlices, sortInSlices } from '../in-slices.ts';
 import { orderedSubject, references, type ThreadInput } from '../sort/threads.ts';
 import { matching } from './search-command.ts';
 
@@ -77,7 +77,7 @@ function sortKey(c: Criterion, e: Entry): number | string {
 
 /**
  * Orders entries by the criteria, the mailbox order breaking the last tie (RFC 5256 3), in slices
- * that give the event loop back (sort/sort-in-slices.ts).
+ * that give the event loop back (in-slices.ts).
  */
 async function sortEntries(entries: Entry[], criteria: readonly { c: Criterion; reverse: boolean }[]): Promise<Entry[]> {
   const keyed = await mapInSlices(entries, (e) => ({ e, k: criteria.map((c) => sortKey(c.c, e)) }));
@@ -147,7 +147,7 @@ async function sort(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise
     if (esort.has('COUNT')) parts.push(`COUNT ${nums.length}`);
     if (nums.length && esort.has('ALL')) parts.push(`ALL ${formatSet(nums)}`);
     s.send(parts.join(' '));
-  } else s.send(`* SORT${nums.map((n) => ' ' + n).join('')}`);
+  } else s.send(`* SORT${await joinInSlices(nums, (n) => ' ' + n)}`);
   return `${name} completed`;
 }
 

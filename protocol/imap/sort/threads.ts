@@ -2,9 +2,9 @@
 // criteria, and the thread-list syntax of the answer. Each message comes with its number (sequence
 // or UID, as the answer wants it), its sent date and its SORT fields. Ties of sent date fall back
 // to mailbox order (the order of the input). Both give the event loop back every RUN messages or
-// lists (invariant 10: long work yields), and sort long lists in slices (sort-in-slices.ts).
+// lists (invariant 10: long work yields), and sort long lists in slices (../in-slices.ts).
 import type { SortFields } from './sort-fields.ts';
-import { RUN, sortInSlices } from './sort-in-slices.ts';
+import { RUN, sortInSlices } from '../in-slices.ts';
 
 export interface ThreadInput {
   /** The number the answer shows (sequence number or UID). */
