@@ -4,7 +4,7 @@
 // to mailbox order (the order of the input). Both give the event loop back every RUN messages or
 // lists (invariant 10: long work yields), and sort long lists in slices (../in-slices.ts).
 import type { SortFields } from './sort-fields.ts';
-import { RUN, sortInSlices } from '../in-slices.ts';
+import { joinInSlices, RUN, sortInSlices } from '../in-slices.ts';
 
 export interface ThreadInput {
   /** The number the answer shows (sequence number or UID). */
@@ -67,7 +67,7 @@ function render(n: Node): string {
   return [parts.join(' '), nested].filter(Boolean).join(' ');
 }
 
-export const formatThreads = (roots: readonly Node[]): string => roots.map((r) => `(${render(r)})`).join('');
+const formatThreads = (roots: readonly Node[]): Promise<string> => joinInSlices(roots, (r) => `(${render(r)})`);
 
 /**
  * ORDEREDSUBJECT: messages grouped by base subject; each group is a thread whose first message (by
