@@ -13,6 +13,8 @@ import { join } from 'node:path';
  */
 export const DEFAULT_PERIOD_US = 10_000;
 const ROOT = '/sys/fs/cgroup';
+/** The least quota the kernel accepts in a period (cgroup v1 and v2 alike), µs. */
+const MIN_QUOTA_US = 1000;
 
 /** The scheduler's count of the group's periods so far, and of those in which it ran out of quota. */
 export interface Throttling {
@@ -61,8 +63,13 @@ function v1(name: string, quotaUs: number, periodUs: number): CpuQuota | undefin
   if (!existsSync(join(cpuRoot, 'cpu.cfs_quota_us'))) return undefined;
   const cpu = join(cpuRoot, name);
   mkdirSync(cpu, { recursive: true });
-  writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(periodUs));
-  writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(quotaUs));
+  try {
+    writeFileSync(join(cpu, 'cpu.cfs_period_us'), String(periodUs));
+    writeFileSync(join(cpu, 'cpu.cfs_quota_us'), String(quotaUs));
+  } catch (err) {
+    rmdirSync(cpu); // a group the kernel would not configure is not left behind
+    throw err;
+  }
   // cpu and cpuacct are one hierarchy on some systems (cpu,cpuacct), two on others
   const acctRoot = existsSync(join(cpuRoot, 'cpuacct.usage')) ? cpuRoot : join(ROOT, 'cpuacct');
   const acct = acctRoot === cpuRoot ? cpu : join(acctRoot, name);
@@ -102,6 +109,9 @@ export function createCpuQuota(name: string, cores: number, periodUs = DEFAULT_P
   if (!(cores > 0)) throw new Error(`--server-cpu must be a positive number of cores, got ${cores}`);
   if (!(periodUs >= 1000 && periodUs <= 1_000_000)) throw new Error(`the cgroup period must be 1–1000 ms, got ${periodUs / 1000} ms`);
   const quotaUs = Math.round(cores * periodUs);
+  if (quotaUs < MIN_QUOTA_US) {
+    throw new Error(`${cores} CPU over a ${periodUs / 1000} ms period is a quota of ${quotaUs} µs, under the kernel's least (${MIN_QUOTA_US} µs): use a period of at least ${Math.ceil(MIN_QUOTA_US / cores / 100) / 10} ms`);
+  }
   try {
     const q = v1(name, quotaUs, periodUs) ?? v2(name, quotaUs, periodUs);
     if (q) return q;
