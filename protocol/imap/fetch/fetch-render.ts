@@ -84,8 +84,8 @@ const RENDER_SLICE = 4096;
  * list. Snapshots are immutable and shared by every session that opened the same version of the
  * mailbox, so a storm of clients syncing one mailbox costs one rendering per change of it, as
  * POP3 listings do — and sessions that ask while it renders wait for that one. It renders
- * RENDER_SLICE lines at a time, giving the loop back between: in one piece, 100k messages held
- * every session for 140 ms.
+ * RENDER_SLICE lines at a time, giving the loop back between: in one piece, a million messages
+ * held every session for 2 s (one 41 MB string), in slices they take 0.5 s in steps of a few ms.
  */
 export function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Promise<readonly Buffer[]> {
   const key = `${items.map((i) => i.kind).join(' ')}${withModseq ? ' +MODSEQ' : ''}`;
