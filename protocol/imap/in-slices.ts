@@ -7,14 +7,17 @@
 // about 30% more CPU than one Array.prototype.sort of the whole (100,000 entries with two keys:
 // 270 ms against 210): the price of no session waiting more than a step.
 
-/** Items mapped, joined, sorted or merged between two yields. */
+/** Items mapped, joined, sorted, merged or searched between two yields. */
 export const RUN = 4096;
+
+/** Gives the event loop back: what waits for I/O runs before the work goes on. */
+export const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** `items.map(fn)`, giving the loop back every RUN items. */
 export async function mapInSlices<T, U>(items: readonly T[], fn: (item: T) => U): Promise<U[]> {
   const out = new Array<U>(items.length);
   for (let i = 0; i < items.length; i++) {
-    if (i > 0 && i % RUN === 0) await new Promise(setImmediate);
+    if (i > 0 && i % RUN === 0) await breathe();
     out[i] = fn(items[i]!);
   }
   return out;
@@ -27,7 +30,7 @@ export async function mapInSlices<T, U>(items: readonly T[], fn: (item: T) => U)
 export async function joinInSlices<T>(items: readonly T[], fn: (item: T) => string): Promise<string> {
   const parts: string[] = [];
   for (let from = 0; from < items.length; from += RUN) {
-    if (from > 0) await new Promise(setImmediate);
+    if (from > 0) await breathe();
     let part = '';
     for (let i = from; i < Math.min(from + RUN, items.length); i++) part += fn(items[i]!);
     parts.push(part);
@@ -42,7 +45,7 @@ export async function sortInSlices<T>(items: readonly T[], cmp: (a: T, b: T) => 
   for (let i = 0; i < from.length; i += RUN) {
     const run = from.slice(i, i + RUN).sort(cmp);
     for (let k = 0; k < run.length; k++) from[i + k] = run[k]!;
-    await new Promise(setImmediate);
+    await breathe();
   }
   let to = new Array<T>(from.length);
   for (let width = RUN; width < from.length; width *= 2) {
@@ -55,7 +58,7 @@ export async function sortInSlices<T>(items: readonly T[], cmp: (a: T, b: T) => 
       for (let k = lo; k < hi; k++) {
         // from the left run on ties: stable
         to[k] = b >= hi || (a < mid && cmp(from[a]!, from[b]!) <= 0) ? from[a++]! : from[b++]!;
-        if (++placed % RUN === 0) await new Promise(setImmediate);
+        if (++placed % RUN === 0) await breathe();
       }
     }
     [from, to] = [to, from];

@@ -7,20 +7,15 @@ import type { MessageSummary } from '../../mime/index.ts';
 import { SELECTED, type CommandSpec } from '../command.ts';
 import { atom, ParseError, type ParsedCommand } from '../parser/tokens.ts';
 import { evaluator, needsContent, parseSearch, usesModseq, type Candidate, type SearchKey } from '../search/search-keys.ts';
-import { joinInSlices } from '../in-slices.ts';
+import { breathe, joinInSlices, RUN } from '../in-slices.ts';
 import { formatSet } from '../sequence-set.ts';
 import type { ImapSession } from '../session.ts';
 
 /**
- * Messages a search on metadata alone tests before it gives the event loop back: a mailbox of a
- * million is then some 500 steps of a few ms each instead of one stall of every session.
- */
-const SLICE = 2048;
-
-/**
  * Indexes (into the view) of the messages that match, in order. Keys on content read each message
- * and wait their turn as heavy work; keys on metadata alone answer from the view, SLICE messages at
- * a time (invariant 10: long work yields). A client that leaves stops the search.
+ * and wait their turn as heavy work; keys on metadata alone answer from the view, RUN messages at a
+ * time (invariant 10: long work yields): a mailbox of a million is some 250 steps of a few ms each
+ * instead of one stall of every session. A client that leaves stops the search.
  */
 export async function matching(s: ImapSession, key: SearchKey, command: string): Promise<number[]> {
   const view = s.selected!;
@@ -30,9 +25,9 @@ export async function matching(s: ImapSession, key: SearchKey, command: string):
     const hits: number[] = [];
     const messages = view.messages;
     for (let i = 0; i < messages.length; i++) {
-      if (!content && i > 0 && i % SLICE === 0) await new Promise(setImmediate);
+      if (!content && i > 0 && i % RUN === 0) await breathe();
       // after a wait (a slice's yield, the last message's read): nothing more for a client that left
-      if ((content || i % SLICE === 0) && s.isClosed) break;
+      if ((content || i % RUN === 0) && s.isClosed) break;
       const meta = messages[i]!;
       const c: Candidate = { index: i, meta };
       if (content) {

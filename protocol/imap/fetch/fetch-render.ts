@@ -3,6 +3,7 @@
 import type { BodyRange, MessageMeta } from '../../../storage/types.ts';
 import { formatBodyStructure, formatEnvelope, resolveSection } from '../../mime/index.ts';
 import { flagList, internalDate } from '../responses.ts';
+import { breathe, RUN } from '../in-slices.ts';
 import type { Prepared } from './fetch-prepare.ts';
 import type { FetchItem } from './fetch-items.ts';
 
@@ -76,16 +77,15 @@ export function render(p: Prepared, items: readonly FetchItem[], withModseq: boo
 }
 
 const wholeMailbox = new WeakMap<readonly MessageMeta[], Map<string, Promise<readonly Buffer[]>>>();
-/** Lines rendered between two yields of the event loop (invariant 10: long work yields). */
-const RENDER_SLICE = 4096;
 
 /**
  * The metadata FETCH answer for every message of a snapshot, rendered once per snapshot and item
  * list. Snapshots are immutable and shared by every session that opened the same version of the
  * mailbox, so a storm of clients syncing one mailbox costs one rendering per change of it, as
- * POP3 listings do — and sessions that ask while it renders wait for that one. It renders
- * RENDER_SLICE lines at a time, giving the loop back between: in one piece, a million messages
- * held every session for 2 s (one 41 MB string), in slices they take 0.5 s in steps of a few ms.
+ * POP3 listings do — and sessions that ask while it renders wait for that one. It renders RUN
+ * lines at a time, giving the loop back between (invariant 10: long work yields): in one piece, a
+ * million messages held every session for 2 s (one 41 MB string); in slices they take 0.5 s in
+ * steps of a few ms.
  */
 export function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Promise<readonly Buffer[]> {
   const key = `${items.map((i) => i.kind).join(' ')}${withModseq ? ' +MODSEQ' : ''}`;
@@ -104,10 +104,10 @@ export function wholeMailboxMetaLines(messages: readonly MessageMeta[], items: r
 
 async function renderInSlices(messages: readonly MessageMeta[], items: readonly FetchItem[], withModseq: boolean): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
-  for (let from = 0; from < messages.length; from += RENDER_SLICE) {
-    if (from > 0) await new Promise(setImmediate);
+  for (let from = 0; from < messages.length; from += RUN) {
+    if (from > 0) await breathe();
     let out = '';
-    for (let i = from; i < Math.min(from + RENDER_SLICE, messages.length); i++) out += metaLine(i + 1, messages[i]!, items, withModseq, storedFlags);
+    for (let i = from; i < Math.min(from + RUN, messages.length); i++) out += metaLine(i + 1, messages[i]!, items, withModseq, storedFlags);
     chunks.push(Buffer.from(out, 'latin1'));
   }
   return chunks;

@@ -4,7 +4,7 @@
 // to mailbox order (the order of the input). Both give the event loop back every RUN messages or
 // lists (invariant 10: long work yields), and sort long lists in slices (../in-slices.ts).
 import type { SortFields } from './sort-fields.ts';
-import { joinInSlices, RUN, sortInSlices } from '../in-slices.ts';
+import { breathe, joinInSlices, RUN, sortInSlices } from '../in-slices.ts';
 
 export interface ThreadInput {
   /** The number the answer shows (sequence number or UID). */
@@ -34,8 +34,6 @@ function byDate(a: Node, b: Node): number {
   const y = sortedAs(b);
   return (x.msg?.sent ?? Infinity) - (y.msg?.sent ?? Infinity) || x.order - y.order;
 }
-
-const breathe = () => new Promise(setImmediate);
 
 /**
  * Every list of siblings sorted by sent date, the deepest first, so that a dummy's key (its first
