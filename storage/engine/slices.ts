@@ -32,12 +32,13 @@ export async function inSlices(uids: readonly number[], fn: (slice: number[]) =>
 }
 
 /**
- * The UIDs in ascending order, each once. What sessions pass is nearly always so already (a set
- * resolved against the mailbox): one pass says so, where a Set and a sort of 200k UIDs took the event
- * loop 35-45 ms before the first slice; otherwise a typed array sorts them natively.
+ * The UIDs in ascending order, each once, in an array of their own (the slices are cut across awaits:
+ * the caller's array may change meanwhile). What sessions pass is nearly always in order already (a
+ * set resolved against the mailbox): one pass says so and a copy follows, where a Set and a sort of
+ * 200k UIDs took the event loop 35-45 ms before the first slice; otherwise a typed array sorts them.
  */
-function ascendingUnique(uids: readonly number[]): readonly number[] {
+function ascendingUnique(uids: readonly number[]): number[] {
   let ascending = true;
   for (let i = 1; i < uids.length && ascending; i++) ascending = uids[i - 1]! < uids[i]!;
-  return ascending ? uids : Array.from(Uint32Array.from(new Set(uids)).sort());
+  return ascending ? uids.slice() : Array.from(Uint32Array.from(new Set(uids)).sort());
 }

@@ -17,6 +17,16 @@ describe('mass changes in slices', () => {
     expect(slices.flat()).toEqual(uids);
   });
 
+  it('writes the UIDs as they were at the call, whatever the caller does with its array meanwhile', async () => {
+    const uids = Array.from({ length: 2 * SLICE }, (_, i) => i + 1);
+    const out: number[][] = [];
+    await inSlices(uids, async (slice) => {
+      out.push(slice);
+      uids.fill(0);
+    });
+    expect(out.flat()).toEqual(Array.from({ length: 2 * SLICE }, (_, i) => i + 1));
+  });
+
   it('orders UIDs given out of order and drops repeats', async () => {
     const slices = await slicesOf([9, 2, 4_000_000_000, 2, 7, 9]);
     expect(slices).toEqual([[2, 7, 9, 4_000_000_000]]);

@@ -135,6 +135,8 @@ async function sort(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promise
   const name = byUid ? 'UID SORT' : 'SORT';
   const view = s.selected!;
   const indexes = await matching(s, key, name);
+  // a client that left mid-search is owed nothing more: no summaries read, nothing sorted
+  if (s.isClosed) return `${name} completed`;
   let entries: Entry[];
   if (criteria.every((k) => FROM_INDEX.has(k.c))) entries = await mapInSlices(indexes, (index) => ({ index, meta: view.messages[index]!, f: NO_FIELDS }));
   else entries = await s.heavy(name, () => fieldsOf(s, indexes));
@@ -159,6 +161,7 @@ async function thread(s: ImapSession, cmd: ParsedCommand, byUid: boolean): Promi
   const key = criteriaAfter(cmd.args, 1);
   const name = byUid ? 'UID THREAD' : 'THREAD';
   const indexes = await matching(s, key, name);
+  if (s.isClosed) return `${name} completed`;
   const entries = await s.heavy(name, () => fieldsOf(s, indexes));
   const input = entries.map((e) => ({ n: byUid ? e.meta.uid : e.index + 1, sent: sentDate(e.f, e.meta), f: e.f }));
   s.send(`* THREAD ${await algorithm(input)}`.trimEnd());
